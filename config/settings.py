@@ -1,0 +1,168 @@
+"""Rentwatch settings, read from the environment or a `.env` file in the project folder.
+
+Every setting has a default that runs on a fresh machine with SQLite; only the bot token is
+required, and `runall` says so in one line when it is missing.
+"""
+
+import os
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+# A fixed key is only acceptable for a first run on a laptop; `check --deploy` flags it.
+SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-set-SECRET_KEY-in-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "runtime",
+    "listings",
+    "subscriptions",
+    "telegram_bot",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+# Database: SQLite in the project folder unless DATABASE_URL says otherwise.
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'rentwatch.sqlite3'}"),
+}
+# Each component keeps its connection between units of work; close_old_connections() at the
+# start and end of every unit checks it, so a restarted database is survived.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Three threads write at once: WAL lets readers run beside the writer, IMMEDIATE takes the
+    # write lock when a transaction starts (no deadlock on upgrade), and the timeout waits for it.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # Tests use a file too: components run in threads, and WAL behaves as in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_rentwatch.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+# Datetimes are stored in UTC; TIME_ZONE only changes how they are shown.
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+
+# Telegram
+
+# Opt in to python-telegram-bot's coming behaviour: time periods such as RetryAfter.retry_after
+# are timedeltas, and reading them raises no deprecation warning.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+# PTB's base_url form: the token is appended to it. Point it at a local Bot API server (or the
+# tests' fake one) to keep every call on this machine.
+TELEGRAM_API_BASE_URL = env.str("TELEGRAM_API_BASE_URL", default="https://api.telegram.org/bot")
+TELEGRAM_STAFF_IDS = env.list("TELEGRAM_STAFF_IDS", cast=int, default=[])
+# Long-polling timeout for getUpdates, in seconds.
+TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", default=10)
+
+
+# Subscriptions
+
+TRIAL_DAYS = env.int("TRIAL_DAYS", default=7)
+
+
+# Parser, worker and delivery
+
+PARSER_IDLE_SECONDS = env.float("PARSER_IDLE_SECONDS", default=5.0)
+# Pages followed per source and run, so a site whose "next" links never end cannot trap us.
+PARSER_MAX_PAGES = env.int("PARSER_MAX_PAGES", default=3)
+WORKER_TICK_SECONDS = env.float("WORKER_TICK_SECONDS", default=30.0)
+FETCH_TIMEOUT_SECONDS = env.float("FETCH_TIMEOUT_SECONDS", default=20.0)
+FETCH_USER_AGENT = env.str(
+    "FETCH_USER_AGENT",
+    default="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36",
+)
+# A delivery that fails this many times for a temporary reason is marked failed for staff.
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
+# A component whose heartbeat is older than this is reported stale by `manage.py health`.
+HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=180)
+
+
+# Logging: one line per unit of work, named after the component. httpx and httpcore log request
+# URLs, which carry the bot token, so they stay at WARNING and the token is masked regardless.
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "mask_token": {"()": "runtime.logs.MaskBotTokenFilter"},
+        "component": {"()": "runtime.logs.ComponentFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(component)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["component", "mask_token"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "telegram": {"level": "WARNING"},
+        "django.db.backends": {"level": "INFO"},
+    },
+}

@@ -1,0 +1,111 @@
+from django.contrib import admin
+from django.utils import timezone
+
+from listings.models import City, District, FetchRun, Listing, PriceChange, Source
+
+
+class DistrictInline(admin.TabularInline):
+    model = District
+    extra = 0
+    fields = ["name", "aliases"]
+
+
+@admin.register(City)
+class CityAdmin(admin.ModelAdmin):
+    list_display = ["name", "country", "currency"]
+    search_fields = ["name"]
+    inlines = [DistrictInline]
+
+
+@admin.register(District)
+class DistrictAdmin(admin.ModelAdmin):
+    list_display = ["name", "city", "aliases"]
+    list_filter = ["city"]
+    search_fields = ["name", "city__name"]
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "adapter",
+        "city",
+        "deal",
+        "is_enabled",
+        "state",
+        "consecutive_failures",
+        "last_success_at",
+        "next_run_at",
+    ]
+    list_filter = ["state", "is_enabled", "adapter", "city", "deal"]
+    search_fields = ["name", "search_url"]
+    readonly_fields = [
+        "state",
+        "consecutive_failures",
+        "last_success_at",
+        "last_error",
+        "claimed_at",
+        "created_at",
+    ]
+    actions = ["run_now"]
+
+    @admin.action(description="Run now")
+    def run_now(self, request, queryset):
+        count = queryset.update(next_run_at=timezone.now())
+        self.message_user(request, f"{count} sources will run on the parser's next pass.")
+
+
+class PriceChangeInline(admin.TabularInline):
+    model = PriceChange
+    extra = 0
+    readonly_fields = ["old_price", "new_price", "changed_at"]
+    can_delete = False
+
+
+@admin.register(Listing)
+class ListingAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "source",
+        "price",
+        "currency",
+        "period",
+        "rooms",
+        "area_m2",
+        "district",
+        "first_seen_at",
+        "removed_at",
+    ]
+    list_filter = ["source", "city", "deal", "rooms", "district", "first_seen_at"]
+    search_fields = ["title", "external_id", "address", "url"]
+    list_select_related = ["source", "district"]
+    date_hierarchy = "first_seen_at"
+    readonly_fields = ["raw", "first_seen_at", "last_seen_at"]
+    inlines = [PriceChangeInline]
+
+
+@admin.register(PriceChange)
+class PriceChangeAdmin(admin.ModelAdmin):
+    list_display = ["listing", "old_price", "new_price", "changed_at"]
+    list_select_related = ["listing"]
+    search_fields = ["listing__title", "listing__external_id"]
+    date_hierarchy = "changed_at"
+
+
+@admin.register(FetchRun)
+class FetchRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "source",
+        "started_at",
+        "state",
+        "pages",
+        "found",
+        "new",
+        "updated",
+        "deliveries",
+        "took_seconds",
+    ]
+    list_filter = ["state", "source"]
+    list_select_related = ["source"]
+    search_fields = ["source__name", "error"]
+    date_hierarchy = "started_at"

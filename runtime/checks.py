@@ -1,0 +1,39 @@
+"""System checks: `manage.py check` reports bad configuration before `runall` starts."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register()
+def check_telegram_settings(app_configs, **kwargs):
+    problems = []
+    if not settings.TELEGRAM_BOT_TOKEN.strip():
+        problems.append(
+            Warning(
+                "TELEGRAM_BOT_TOKEN is not set; runall, runbot, runparser and runworker "
+                "will refuse to start.",
+                hint="Get a token from @BotFather and put TELEGRAM_BOT_TOKEN=... in .env.",
+                id="rentwatch.W001",
+            )
+        )
+    base_url = urlsplit(settings.TELEGRAM_API_BASE_URL)
+    if base_url.scheme not in ("http", "https") or not base_url.netloc:
+        problems.append(
+            Error(
+                f"TELEGRAM_API_BASE_URL={settings.TELEGRAM_API_BASE_URL!r} is not an http(s) URL.",
+                hint="Use python-telegram-bot's form, e.g. http://127.0.0.1:8081/bot",
+                id="rentwatch.E001",
+            )
+        )
+    return problems
+
+
+@register()
+def check_numbers(app_configs, **kwargs):
+    problems = []
+    for name in ("TRIAL_DAYS", "DELIVERY_MAX_ATTEMPTS", "PARSER_MAX_PAGES"):
+        if getattr(settings, name) < (0 if name == "TRIAL_DAYS" else 1):
+            problems.append(Error(f"{name} is out of range.", id="rentwatch.E002"))
+    return problems

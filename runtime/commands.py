@@ -1,0 +1,52 @@
+"""What the run* management commands share: checks before starting, then the components."""
+
+import logging
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+
+from runtime.components import run_components
+from telegram_bot.client import MissingBotToken, bot_token
+
+logger = logging.getLogger(__name__)
+
+
+class RunComponentsCommand(BaseCommand):
+    """Base for runall, runbot, runparser and runworker."""
+
+    # Checked in handle(), after the token: a missing token deserves one line, not a report.
+    requires_system_checks = []
+
+    def components(self):
+        """(main, background): the component for the main thread and those for threads."""
+        raise NotImplementedError
+
+    def handle(self, *args, **options):
+        try:
+            bot_token()
+        except MissingBotToken as error:
+            raise CommandError(str(error)) from None
+        self.check()
+        ensure_migrated()
+
+        main, background = self.components()
+        names = ", ".join(c.name for c in [main, *background])
+        logger.info("starting %s", names)
+        run_components(main, background)
+        logger.info("stopped %s", names)
+
+
+def ensure_migrated():
+    connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception as error:
+        raise CommandError(f"cannot reach the database: {error}") from None
+    finally:
+        connection.close()
+    if pending:
+        raise CommandError(
+            f"the database lacks {len(pending)} migrations: run `python manage.py migrate` first"
+        )

@@ -1,0 +1,38 @@
+"""Logging helpers: every line names its component, and the bot token never reaches a log."""
+
+import logging
+from contextvars import ContextVar
+
+from django.conf import settings
+
+# Set by each component's supervisor. Context variables follow the component's tasks and its
+# database thread (asgiref copies the context into sync_to_async calls), so a line logged
+# anywhere below a component carries its name.
+current_component = ContextVar("current_component", default="-")
+
+
+class ComponentFilter(logging.Filter):
+    """Add `record.component`: bot, parser, worker, or "-" outside them."""
+
+    def filter(self, record):
+        record.component = current_component.get()
+        return True
+
+
+class MaskBotTokenFilter(logging.Filter):
+    """Replace the bot token, wherever it appears in a record, with a fixed marker."""
+
+    def filter(self, record):
+        token = getattr(settings, "TELEGRAM_BOT_TOKEN", "")
+        if not token:
+            return True
+
+        message = record.getMessage()
+        if token in message:
+            record.msg = message.replace(token, "<bot-token>")
+            record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and token in record.exc_text:
+            record.exc_text = record.exc_text.replace(token, "<bot-token>")
+        return True

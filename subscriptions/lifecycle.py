@@ -1,0 +1,67 @@
+"""The subscription lifecycle the worker runs: expiry and the notice that follows it.
+
+Each step decides by a conditional UPDATE, so two workers, or a worker restarted mid-tick,
+still expire a subscription once and tell its subscriber once.
+"""
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from subscriptions.models import Subscription
+
+
+@dataclass
+class ExpiryNotice:
+    subscription_id: int
+    subscriber_id: int
+    chat_id: int
+    language: str
+
+
+def expire_one_subscription(now=None):
+    """Mark one active subscription past its end as expired; True if one was."""
+    now = now or timezone.now()
+    overdue = Subscription.objects.filter(
+        state=Subscription.State.ACTIVE, expires_at__lte=now
+    ).order_by("expires_at")
+    for subscription_id in overdue.values_list("pk", flat=True)[:5]:
+        if Subscription.objects.filter(pk=subscription_id, state=Subscription.State.ACTIVE).update(
+            state=Subscription.State.EXPIRED, expired_at=now
+        ):
+            return True
+    return False
+
+
+def claim_one_expiry_notice(now=None):
+    """Claim an expired subscription whose subscriber has not been told; None if none.
+
+    A subscriber who already holds another active subscription (renewed in time) is not told;
+    their notice is marked done without a message.
+    """
+    now = now or timezone.now()
+    untold = Subscription.objects.filter(
+        state=Subscription.State.EXPIRED, expiry_notified_at__isnull=True
+    ).select_related("subscriber")
+    for subscription in untold.order_by("expired_at")[:5]:
+        claimed = Subscription.objects.filter(
+            pk=subscription.pk, expiry_notified_at__isnull=True
+        ).update(expiry_notified_at=now)
+        if not claimed:
+            continue
+
+        subscriber = subscription.subscriber
+        renewed = subscriber.subscriptions.filter(
+            state=Subscription.State.ACTIVE, expires_at__gt=now
+        ).exists()
+        if renewed or subscriber.blocked_at:
+            continue
+        return ExpiryNotice(
+            subscription.pk, subscriber.pk, subscriber.chat_id, subscriber.language
+        )
+    return None
+
+
+def unclaim_expiry_notice(subscription_id):
+    """The notice could not be sent for a passing reason: let the next tick try again."""
+    Subscription.objects.filter(pk=subscription_id).update(expiry_notified_at=None)

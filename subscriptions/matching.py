@@ -1,0 +1,79 @@
+"""Matching new listings to saved searches: one set-based SQL statement per batch.
+
+Never a Python loop over subscribers: the database joins the batch of new listings with every
+live search filter and writes the outbox rows in the same statement.
+"""
+
+from django.db import connection
+from django.utils import timezone
+
+from listings.models import City, Listing
+from subscriptions.models import Delivery, SearchFilter, Subscriber, Subscription
+
+BATCH_SIZE = 500
+# Rent is compared per month; a sale by its one-off price.
+COMPARABLE_PRICE = "(CASE WHEN l.deal = 'sale' THEN l.price ELSE l.price_per_month END)"
+
+
+def match_sql():
+    filter_districts = SearchFilter.districts.through._meta.db_table
+    return f"""
+        INSERT INTO {Delivery._meta.db_table}
+            (subscriber_id, listing_id, search_filter_id, kind, state, attempts,
+             next_attempt_at, created_at, message_ids, last_error)
+        SELECT f.subscriber_id, l.id, MIN(f.id), %(kind)s, %(state)s, 0,
+               %(now)s, %(now)s, '[]', ''
+        FROM {Listing._meta.db_table} l
+        JOIN {SearchFilter._meta.db_table} f ON f.city_id = l.city_id AND f.deal = l.deal
+        JOIN {Subscriber._meta.db_table} s ON s.id = f.subscriber_id
+        JOIN {City._meta.db_table} c ON c.id = l.city_id
+        WHERE l.id IN ({{listing_ids}})
+          AND f.is_draft = %(false)s AND f.is_paused = %(false)s
+          AND s.blocked_at IS NULL
+          AND EXISTS (
+              SELECT 1 FROM {Subscription._meta.db_table} sub
+              WHERE sub.subscriber_id = s.id AND sub.state = %(active)s
+                AND sub.expires_at > %(now)s)
+          AND (f.rooms_mask = 0 OR (l.rooms IS NOT NULL
+               AND (f.rooms_mask & (1 << (CASE WHEN l.rooms > 4 THEN 4 ELSE l.rooms END))) <> 0))
+          AND (NOT EXISTS (SELECT 1 FROM {filter_districts} fd WHERE fd.searchfilter_id = f.id)
+               OR EXISTS (SELECT 1 FROM {filter_districts} fd
+                          WHERE fd.searchfilter_id = f.id AND fd.district_id = l.district_id))
+          AND ((f.price_min IS NULL AND f.price_max IS NULL)
+               OR (l.currency = c.currency AND {COMPARABLE_PRICE} IS NOT NULL
+                   AND (f.price_min IS NULL OR {COMPARABLE_PRICE} >= f.price_min)
+                   AND (f.price_max IS NULL OR {COMPARABLE_PRICE} <= f.price_max))
+               OR (f.allow_unknown_price = %(true)s
+                   AND (l.currency <> c.currency OR {COMPARABLE_PRICE} IS NULL)))
+        GROUP BY f.subscriber_id, l.id
+        ON CONFLICT (subscriber_id, listing_id, kind) DO NOTHING
+    """
+
+
+def match_new_listings(listing_ids, now=None):
+    """Write a pending Delivery for every live search each listing matches; returns the count.
+
+    Call it inside the transaction that stored the listings, so that a listing is never stored
+    without its deliveries.
+    """
+    now = now or timezone.now()
+    params = {
+        "kind": Delivery.Kind.NEW,
+        "state": Delivery.State.PENDING,
+        "active": Subscription.State.ACTIVE,
+        "now": now,
+        "true": True,
+        "false": False,
+    }
+    template = match_sql()
+
+    created = 0
+    ids = list(listing_ids)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), BATCH_SIZE):
+            batch = ids[start : start + BATCH_SIZE]
+            placeholders = ", ".join(f"%(id{n})s" for n in range(len(batch)))
+            batch_params = params | {f"id{n}": listing_id for n, listing_id in enumerate(batch)}
+            cursor.execute(template.replace("{listing_ids}", placeholders), batch_params)
+            created += max(cursor.rowcount, 0)
+    return created

@@ -1,0 +1,139 @@
+"""Who gets alerts (subscribers and their subscriptions), what they want, and the outbox."""
+
+from django.db import models
+from django.utils import timezone
+
+from listings.models import City, Deal, District, Listing
+
+# A filter's rooms are a bit mask: bit 0 is a studio, bits 1-3 are 1-3 rooms, bit 4 is "4+".
+ROOM_CHOICES = [(0, "Studio"), (1, "1"), (2, "2"), (3, "3"), (4, "4+")]
+MAX_ROOM_BIT = 4
+
+
+class Subscriber(models.Model):
+    chat_id = models.BigIntegerField(unique=True)
+    user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    username = models.CharField(max_length=100, blank=True)
+    first_name = models.CharField(max_length=200, blank=True)
+    last_name = models.CharField(max_length=200, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    blocked_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when Telegram says the bot can no longer write"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"@{self.username}" if self.username else f"chat {self.chat_id}"
+
+
+class Subscription(models.Model):
+    class Kind(models.TextChoices):
+        TRIAL = "trial", "Trial"
+        PAID = "paid", "Paid"
+        GIFT = "gift", "Gift"
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    state = models.CharField(max_length=7, choices=State.choices, default=State.ACTIVE)
+    starts_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    expiry_notified_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.JSONField(
+        default=list, blank=True, help_text="Days-before-expiry reminders already sent"
+    )
+
+    class Meta:
+        ordering = ["-expires_at"]
+        indexes = [models.Index(fields=["state", "expires_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.subscriber} until {self.expires_at:%Y-%m-%d}"
+
+
+class SearchFilter(models.Model):
+    """One saved search. Prices are per month, in the currency of the filter's city."""
+
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="search_filters"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    city = models.ForeignKey(City, on_delete=models.PROTECT, null=True, blank=True)
+    districts = models.ManyToManyField(District, blank=True, related_name="search_filters")
+    deal = models.CharField(max_length=4, choices=Deal.choices, default=Deal.RENT)
+    price_min = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    price_max = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    rooms_mask = models.PositiveSmallIntegerField(
+        default=0, help_text="Bit n set: n rooms wanted (0 = studio, 4 = four or more); 0 = any"
+    )
+    allow_unknown_price = models.BooleanField(default=False)
+    is_paused = models.BooleanField(default=False)
+    is_draft = models.BooleanField(
+        default=True, help_text="Still being built in the chat; drafts match nothing"
+    )
+    # Which question the chat is asking about this draft, so that typed answers (a price
+    # range) land in the right place even after a restart of the bot.
+    draft_step = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return self.name or f"Search {self.pk}"
+
+    @property
+    def rooms(self):
+        return [bit for bit in range(MAX_ROOM_BIT + 1) if self.rooms_mask & (1 << bit)]
+
+
+class Delivery(models.Model):
+    """The outbox: one row per listing a subscriber must be told about."""
+
+    class Kind(models.TextChoices):
+        NEW = "new", "New listing"
+        PRICE_DROP = "price_drop", "Price dropped"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="deliveries")
+    search_filter = models.ForeignKey(
+        SearchFilter, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NEW)
+    state = models.CharField(max_length=7, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_ids = models.JSONField(default=list, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "listing", "kind"], name="delivery_once_per_listing"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.listing_id} → {self.subscriber}"

@@ -1,0 +1,121 @@
+"""The delivery outbox: claiming pending deliveries and recording how each send went."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from listings.models import Listing
+from subscriptions.models import Delivery, Subscriber
+
+logger = logging.getLogger(__name__)
+
+# A delivery claimed longer ago than this was being sent by a process that died.
+STALE_CLAIM = timedelta(minutes=5)
+
+
+@dataclass
+class ClaimedDelivery:
+    id: int
+    chat_id: int
+    subscriber_id: int
+    attempts: int
+    search_name: str
+    listing: Listing
+
+
+def claim_next_delivery(now=None):
+    """Claim the oldest pending delivery that is due; None when there is none.
+
+    The claim is a conditional UPDATE from pending to sending, so two senders never take the
+    same row. A delivery whose subscriber can no longer receive it is skipped instead.
+    """
+    now = now or timezone.now()
+    due = Delivery.objects.filter(state=Delivery.State.PENDING, next_attempt_at__lte=now)
+    for delivery_id in due.order_by("created_at", "id").values_list("pk", flat=True)[:5]:
+        claimed = Delivery.objects.filter(pk=delivery_id, state=Delivery.State.PENDING).update(
+            state=Delivery.State.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+        if not claimed:
+            continue
+
+        delivery = Delivery.objects.select_related(
+            "subscriber", "listing__district", "listing__source", "search_filter"
+        ).get(pk=delivery_id)
+        reason = why_undeliverable(delivery.subscriber, now)
+        if reason:
+            mark_skipped(delivery.pk, reason)
+            continue
+        return ClaimedDelivery(
+            id=delivery.pk,
+            chat_id=delivery.subscriber.chat_id,
+            subscriber_id=delivery.subscriber_id,
+            attempts=delivery.attempts,
+            search_name=str(delivery.search_filter or ""),
+            listing=delivery.listing,
+        )
+    return None
+
+
+def why_undeliverable(subscriber, now):
+    if subscriber.blocked_at:
+        return "the subscriber blocked the bot"
+    if not subscriber.subscriptions.filter(state="active", expires_at__gt=now).exists():
+        return "no active subscription"
+    return ""
+
+
+def release_stale_claims(now=None):
+    """Return deliveries left in `sending` by a crashed process to the queue; returns count."""
+    now = now or timezone.now()
+    return Delivery.objects.filter(
+        state=Delivery.State.SENDING, claimed_at__lt=now - STALE_CLAIM
+    ).update(state=Delivery.State.PENDING, next_attempt_at=now)
+
+
+def mark_sent(delivery_id, message_ids):
+    Delivery.objects.filter(pk=delivery_id).update(
+        state=Delivery.State.SENT, sent_at=timezone.now(), message_ids=message_ids, last_error=""
+    )
+
+
+def mark_skipped(delivery_id, reason):
+    Delivery.objects.filter(pk=delivery_id).update(state=Delivery.State.SKIPPED, last_error=reason)
+
+
+def mark_failed(delivery_id, error):
+    Delivery.objects.filter(pk=delivery_id).update(
+        state=Delivery.State.FAILED, last_error=error[:2000]
+    )
+
+
+def schedule_retry(delivery_id, error, delay_seconds, count_attempt=True):
+    """Put a delivery back in the queue, due after `delay_seconds`."""
+    fields = {
+        "state": Delivery.State.PENDING,
+        "next_attempt_at": timezone.now() + timedelta(seconds=delay_seconds),
+        "last_error": error[:2000],
+    }
+    if not count_attempt:
+        # Telegram asked us to slow down: that is no failure of this delivery.
+        fields["attempts"] = F("attempts") - 1
+    Delivery.objects.filter(pk=delivery_id).update(**fields)
+
+
+def mark_subscriber_blocked(subscriber_id, error):
+    """Telegram will not deliver to this chat: stop trying, for this and every pending row."""
+    now = timezone.now()
+    with transaction.atomic():
+        Subscriber.objects.filter(pk=subscriber_id, blocked_at__isnull=True).update(blocked_at=now)
+        Delivery.objects.filter(
+            Q(state=Delivery.State.PENDING) | Q(state=Delivery.State.SENDING),
+            subscriber_id=subscriber_id,
+        ).update(state=Delivery.State.SKIPPED, last_error=error[:2000])
+
+
+def move_subscriber_chat(subscriber_id, new_chat_id):
+    """A group became a supergroup: Telegram gave us its new chat id."""
+    Subscriber.objects.filter(pk=subscriber_id).update(chat_id=new_chat_id)

@@ -1,0 +1,70 @@
+"""Registering a renter who sends /start: the subscriber row, the trial, the unblock."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from subscriptions.models import Subscriber, Subscription
+
+
+@dataclass
+class Registration:
+    subscriber_id: int
+    language: str
+    is_new: bool
+    trial_started: bool
+    access_until: datetime | None
+    was_blocked: bool
+    search_count: int
+
+
+def register(chat_id, user_id, username="", first_name="", last_name="", language=""):
+    """Create or refresh the subscriber for this chat; a newcomer gets the trial, once."""
+    now = timezone.now()
+    with transaction.atomic():
+        subscriber, is_new = Subscriber.objects.get_or_create(
+            chat_id=chat_id,
+            defaults={"user_id": user_id, "language": language[:10]},
+        )
+        was_blocked = subscriber.blocked_at is not None
+        subscriber.user_id = user_id
+        subscriber.username = (username or "")[:100]
+        subscriber.first_name = (first_name or "")[:200]
+        subscriber.last_name = (last_name or "")[:200]
+        subscriber.language = subscriber.language or (language or "")[:10]
+        subscriber.blocked_at = None
+        subscriber.save()
+
+        trial_started = False
+        if settings.TRIAL_DAYS > 0 and not subscriber.subscriptions.exists():
+            Subscription.objects.create(
+                subscriber=subscriber,
+                kind=Subscription.Kind.TRIAL,
+                starts_at=now,
+                expires_at=now + timedelta(days=settings.TRIAL_DAYS),
+            )
+            trial_started = True
+
+    return Registration(
+        subscriber_id=subscriber.pk,
+        language=subscriber.language,
+        is_new=is_new,
+        trial_started=trial_started,
+        access_until=access_until(subscriber, now),
+        was_blocked=was_blocked,
+        search_count=subscriber.search_filters.filter(is_draft=False).count(),
+    )
+
+
+def access_until(subscriber, now=None):
+    """When the subscriber's current access ends; None when they have none."""
+    now = now or timezone.now()
+    latest = (
+        subscriber.subscriptions.filter(state=Subscription.State.ACTIVE, expires_at__gt=now)
+        .order_by("-expires_at")
+        .first()
+    )
+    return latest.expires_at if latest else None

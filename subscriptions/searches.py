@@ -1,0 +1,211 @@
+"""Building and keeping saved searches from the chat.
+
+A search being built is a draft `SearchFilter` row, so the chat holds no state of its own and
+a restart of the bot in the middle of building one loses nothing. Every operation names the
+chat it acts for and refuses a search that belongs to somebody else.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+
+from listings.models import City, District, Source
+from subscriptions.models import MAX_ROOM_BIT, SearchFilter, Subscriber
+
+# The questions, in the order the chat asks them.
+STEP_CITY, STEP_DEAL, STEP_DISTRICTS, STEP_PRICE, STEP_ROOMS, STEP_CONFIRM = (
+    "city",
+    "deal",
+    "districts",
+    "price",
+    "rooms",
+    "confirm",
+)
+MAX_SEARCHES = 10
+
+
+class NotYours(Exception):
+    """The search exists but belongs to another chat."""
+
+
+class Gone(Exception):
+    """The search does not exist (any more), or is no longer a draft."""
+
+
+@dataclass
+class CityChoice:
+    id: int
+    name: str
+
+
+@dataclass
+class SearchView:
+    """Everything the chat needs to show a search, read in one go on the database thread."""
+
+    id: int
+    name: str
+    step: str
+    is_draft: bool
+    is_paused: bool
+    deal: str
+    city: CityChoice | None
+    currency: str
+    districts: list = field(default_factory=list)  # [(id, name)] of the city, by name
+    chosen_districts: set = field(default_factory=set)
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    rooms: list = field(default_factory=list)
+    cities: list = field(default_factory=list)  # [CityChoice] offered at the city step
+
+
+def view(search):
+    city = search.city
+    districts = list(city.districts.values_list("id", "name")) if city else []
+    return SearchView(
+        id=search.pk,
+        name=search.name,
+        step=search.draft_step,
+        is_draft=search.is_draft,
+        is_paused=search.is_paused,
+        deal=search.deal,
+        city=CityChoice(city.pk, city.name) if city else None,
+        currency=city.currency if city else "",
+        districts=districts,
+        chosen_districts=set(search.districts.values_list("id", flat=True)),
+        price_min=search.price_min,
+        price_max=search.price_max,
+        rooms=search.rooms,
+        cities=offered_cities() if search.draft_step == STEP_CITY else [],
+    )
+
+
+def offered_cities():
+    """Cities some enabled source watches; every city when no source is set up yet."""
+    watched = City.objects.filter(pk__in=Source.objects.filter(is_enabled=True).values("city_id"))
+    cities = watched if watched.exists() else City.objects.all()
+    return [CityChoice(c.pk, c.name) for c in cities.order_by("name")]
+
+
+def own_search(chat_id, search_id, drafts_only=True):
+    """The search, if it belongs to this chat; NotYours or Gone otherwise."""
+    search = SearchFilter.objects.select_related("city", "subscriber").filter(pk=search_id).first()
+    if search is None or (drafts_only and not search.is_draft):
+        if search is not None and search.subscriber.chat_id != chat_id:
+            raise NotYours(search_id)
+        raise Gone(search_id)
+    if search.subscriber.chat_id != chat_id:
+        raise NotYours(search_id)
+    return search
+
+
+def start_draft(chat_id):
+    """A fresh draft for this chat (replacing an unfinished one); None past the maximum."""
+    subscriber = Subscriber.objects.filter(chat_id=chat_id).first()
+    if subscriber is None:
+        raise Gone(chat_id)
+    with transaction.atomic():
+        subscriber.search_filters.filter(is_draft=True).delete()
+        if subscriber.search_filters.count() >= MAX_SEARCHES:
+            return None
+        search = SearchFilter.objects.create(
+            subscriber=subscriber, is_draft=True, draft_step=STEP_CITY
+        )
+    return view(search)
+
+
+def current_draft(chat_id):
+    """The draft this chat is building, if any."""
+    search = (
+        SearchFilter.objects.select_related("city")
+        .filter(subscriber__chat_id=chat_id, is_draft=True)
+        .order_by("-created_at")
+        .first()
+    )
+    return view(search) if search else None
+
+
+def show(chat_id, search_id):
+    return view(own_search(chat_id, search_id, drafts_only=False))
+
+
+def choose_city(chat_id, search_id, city_id):
+    search = own_search(chat_id, search_id)
+    search.city = City.objects.get(pk=city_id)
+    search.draft_step = STEP_DEAL
+    search.save()
+    search.districts.clear()
+    return view(search)
+
+
+def choose_deal(chat_id, search_id, deal):
+    search = own_search(chat_id, search_id)
+    search.deal = deal
+    search.draft_step = STEP_DISTRICTS
+    search.save()
+    return view(search)
+
+
+def toggle_district(chat_id, search_id, district_id):
+    search = own_search(chat_id, search_id)
+    district = District.objects.get(pk=district_id, city_id=search.city_id)
+    if search.districts.filter(pk=district.pk).exists():
+        search.districts.remove(district)
+    else:
+        search.districts.add(district)
+    return view(search)
+
+
+def finish_districts(chat_id, search_id, any_district=False):
+    search = own_search(chat_id, search_id)
+    if any_district:
+        search.districts.clear()
+    search.draft_step = STEP_PRICE
+    search.save()
+    return view(search)
+
+
+def set_price(chat_id, search_id, price_min, price_max):
+    search = own_search(chat_id, search_id)
+    search.price_min, search.price_max = price_min, price_max
+    search.draft_step = STEP_ROOMS
+    search.save()
+    return view(search)
+
+
+def toggle_room(chat_id, search_id, room_bit):
+    search = own_search(chat_id, search_id)
+    if 0 <= room_bit <= MAX_ROOM_BIT:
+        search.rooms_mask ^= 1 << room_bit
+        search.save()
+    return view(search)
+
+
+def finish_rooms(chat_id, search_id):
+    search = own_search(chat_id, search_id)
+    search.draft_step = STEP_CONFIRM
+    search.save()
+    return view(search)
+
+
+def save(chat_id, search_id, name):
+    """The draft becomes a live search that the parser matches from now on."""
+    search = own_search(chat_id, search_id)
+    search.name = name[:100]
+    search.is_draft = False
+    search.draft_step = ""
+    search.save()
+    return view(search)
+
+
+def cancel(chat_id, search_id):
+    own_search(chat_id, search_id).delete()
+
+
+def saved_searches(chat_id):
+    searches = SearchFilter.objects.filter(subscriber__chat_id=chat_id, is_draft=False)
+    return [view(search) for search in searches.select_related("city").order_by("created_at")]
+
+
+def delete(chat_id, search_id):
+    own_search(chat_id, search_id, drafts_only=False).delete()

@@ -1,0 +1,57 @@
+"""Builds the python-telegram-bot objects every component uses, from settings."""
+
+from django.conf import settings
+from telegram import Bot
+from telegram.ext import Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
+
+
+class MissingBotToken(Exception):
+    """TELEGRAM_BOT_TOKEN is not set."""
+
+    message = (
+        "TELEGRAM_BOT_TOKEN is not set: ask @BotFather in Telegram for a token "
+        "(/newbot) and put TELEGRAM_BOT_TOKEN=<token> in .env or the environment."
+    )
+
+
+def bot_token():
+    token = settings.TELEGRAM_BOT_TOKEN.strip()
+    if not token:
+        raise MissingBotToken(MissingBotToken.message)
+    return token
+
+
+def file_base_url():
+    """Telegram serves files under /file/bot<token>; follow a custom API base the same way."""
+    base = settings.TELEGRAM_API_BASE_URL
+    head, _, tail = base.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if head else base
+
+
+def make_bot(pool_size=8):
+    """A Bot with its own HTTP connection pool, for the parser or the worker."""
+    request = HTTPXRequest(connection_pool_size=pool_size, connect_timeout=10, read_timeout=20)
+    return Bot(
+        bot_token(),
+        base_url=settings.TELEGRAM_API_BASE_URL,
+        base_file_url=file_base_url(),
+        request=request,
+    )
+
+
+def build_application() -> Application:
+    """The bot component's Application with every handler registered."""
+    from telegram_bot.chat import register_handlers
+
+    poll_timeout = settings.TELEGRAM_POLL_TIMEOUT
+    application = (
+        ApplicationBuilder()
+        .token(bot_token())
+        .base_url(settings.TELEGRAM_API_BASE_URL)
+        .base_file_url(file_base_url())
+        .get_updates_read_timeout(poll_timeout + 10)
+        .build()
+    )
+    register_handlers(application)
+    return application

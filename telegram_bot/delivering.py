@@ -1,0 +1,56 @@
+"""Draining the outbox: one pending delivery at a time, each answer from Telegram handled."""
+
+import logging
+
+from django.conf import settings
+
+from runtime.db import db
+from subscriptions import outbox
+from telegram_bot.listing_message import listing_message
+from telegram_bot.sending import Outcome, send_html
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY_SECONDS = 600
+
+
+async def deliver_one_pending(bot, pause):
+    """Claim the oldest due delivery, send it and record the outcome; False if none was due.
+
+    `pause(seconds)` is awaited when Telegram asks the whole bot to slow down; it returns
+    early when the component is stopping.
+    """
+    claimed = await db(outbox.claim_next_delivery)()
+    if claimed is None:
+        return False
+
+    text, keyboard = await db(listing_message)(claimed.listing, claimed.search_name)
+    result = await send_html(bot, claimed.chat_id, text, keyboard)
+    await record_outcome(claimed, result, pause)
+    return True
+
+
+async def record_outcome(claimed, result, pause):
+    delivery = f"delivery {claimed.id} (listing {claimed.listing.pk}, chat {claimed.chat_id})"
+    match result.outcome:
+        case Outcome.SENT:
+            await db(outbox.mark_sent)(claimed.id, result.message_ids)
+            logger.info("sent %s", delivery)
+        case Outcome.PAUSE:
+            logger.warning("Telegram asked to wait %.0f s; %s waits", result.retry_after, delivery)
+            await db(outbox.schedule_retry)(claimed.id, result.error, 0, count_attempt=False)
+            await pause(result.retry_after)
+        case Outcome.MIGRATED:
+            logger.info("%s: the group moved to chat %s", delivery, result.new_chat_id)
+            await db(outbox.move_subscriber_chat)(claimed.subscriber_id, result.new_chat_id)
+            await db(outbox.schedule_retry)(claimed.id, result.error, 0, count_attempt=False)
+        case Outcome.BLOCKED:
+            logger.info("%s: chat unreachable (%s); subscriber blocked", delivery, result.error)
+            await db(outbox.mark_subscriber_blocked)(claimed.subscriber_id, result.error)
+        case Outcome.RETRY_LATER if claimed.attempts < settings.DELIVERY_MAX_ATTEMPTS:
+            delay = min(2**claimed.attempts, MAX_RETRY_DELAY_SECONDS)
+            logger.warning("%s failed (%s); retry in %d s", delivery, result.error, delay)
+            await db(outbox.schedule_retry)(claimed.id, result.error, delay)
+        case _:
+            logger.error("%s failed for good: %s", delivery, result.error)
+            await db(outbox.mark_failed)(claimed.id, result.error)

@@ -1,0 +1,64 @@
+"""Understanding a price range a renter types: "3000-6000", "до 80 000", "from 1k to 2k", "8k"."""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from listings.prices import parse_amount
+
+# Above this a price is a typo, not a flat.
+ABSURD_PRICE = Decimal("1000000000")
+MAX_INPUT_LENGTH = 100
+
+NUMBER = re.compile(r"-?\d[\d\s.,'\u00a0\u202f]*(?:\s*[kк]\b|\s*тыс)?", re.I)
+RANGE_DASH = re.compile(r"(\d\s*(?:[kк]|тыс)?)\s*[-–—]\s*(\d)", re.I)
+UPPER_WORDS = re.compile(r"\b(до|up\s*to|to|max|under|below|bis|maximal|не\s*дороже)\b|<|≤", re.I)
+LOWER_WORDS = re.compile(r"\b(от|from|min|over|above|ab|mindestens)\b|>|≥", re.I)
+
+
+@dataclass
+class PriceRange:
+    low: Decimal | None
+    high: Decimal | None
+
+
+class PriceInputError(ValueError):
+    """Why the typed text is not a usable price range; the message is shown to the renter."""
+
+
+def parse_price_range(text):
+    """A PriceRange from typed text, or PriceInputError with a short reason."""
+    text = (text or "").strip()
+    if not text or len(text) > MAX_INPUT_LENGTH:
+        raise PriceInputError("not a price")
+
+    # "3000-6000" is a range, not 3000 and minus 6000.
+    text = RANGE_DASH.sub(r"\1 to \2", text)
+    amounts = [number_value(match.group()) for match in NUMBER.finditer(text)]
+    if not amounts or None in amounts or len(amounts) > 2:
+        raise PriceInputError("not a price")
+    if any(amount < 0 for amount in amounts):
+        raise PriceInputError("negative")
+    if any(amount > ABSURD_PRICE for amount in amounts):
+        raise PriceInputError("absurd")
+
+    if len(amounts) == 2:
+        low, high = amounts
+        if low > high:
+            raise PriceInputError("min above max")
+        return PriceRange(low, high)
+    if LOWER_WORDS.search(text) and not UPPER_WORDS.search(text):
+        return PriceRange(amounts[0], None)
+    return PriceRange(None, amounts[0])
+
+
+def number_value(token):
+    """85 000 → 85000; 8k → 8000; a leading minus stays negative."""
+    multiplier = 1000 if re.search(r"[kк]|тыс", token, re.I) else 1
+    token = re.sub(r"[kк]|тыс", "", token, flags=re.I).strip()
+    negative = token.startswith("-")
+    amount = parse_amount(token.lstrip("-"))
+    if amount is None:
+        return None
+    amount *= multiplier
+    return -amount if negative else amount

@@ -1,0 +1,323 @@
+"""What the chat shows: every text and keyboard of the bot, built from the searches' views.
+
+`callback_data` is always a short opaque id ("s:<search>:<action>[:<arg>]"), never user text,
+so it stays far below Telegram's 64-byte limit.
+"""
+
+from decimal import Decimal
+from html import escape
+
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Keyboard
+
+from subscriptions import searches
+from telegram_bot.listing_message import format_amount
+
+DISTRICTS_PER_PAGE = 8
+ROOM_LABELS = {0: "Studio", 1: "1", 2: "2", 3: "3", 4: "4+"}
+CHECK = "✅ "
+
+# Monthly rent brackets per currency; a purchase is priced at 200 months of rent.
+RENT_BRACKETS = {
+    "AED": [5_000, 10_000, 15_000, 25_000],
+    "EUR": [800, 1_200, 1_600, 2_500],
+    "KZT": [200_000, 350_000, 500_000, 800_000],
+    "PLN": [3_000, 4_500, 6_000, 9_000],
+    "RSD": [50_000, 80_000, 120_000, 180_000],
+}
+DEFAULT_BRACKETS = [500, 1_000, 2_000, 4_000]
+SALE_FACTOR = 200
+
+
+def data(search_id, action, argument=""):
+    return f"s:{search_id}:{action}:{argument}" if argument != "" else f"s:{search_id}:{action}"
+
+
+# -- /start, /help and the lists ---------------------------------------------------------------
+
+
+def greeting(registration, first_name):
+    lines = [
+        _(
+            "👋 Hi, {name}! I watch apartment sites and send you every new listing that "
+            "matches your searches, within minutes."
+        ).format(name=escape(first_name or ""))
+    ]
+    if registration.was_blocked:
+        lines.append(_("Welcome back — alerts are on again."))
+    if registration.access_until:
+        until = formats.date_format(registration.access_until, "j M Y")
+        if registration.trial_started:
+            lines.append(_("Your free trial runs until <b>{date}</b>.").format(date=until))
+        else:
+            lines.append(_("Your access runs until <b>{date}</b>.").format(date=until))
+    else:
+        lines.append(_("Your access has ended; send /subscription to renew it."))
+    lines.append(_("Tell me what you are looking for:"))
+    return "\n\n".join(lines), start_keyboard(registration.search_count)
+
+
+def start_keyboard(search_count):
+    rows = [[Button(_("🔎 New search"), callback_data="new")]]
+    if search_count:
+        rows.append([Button(_("📋 My searches"), callback_data="list")])
+    return Keyboard(rows)
+
+
+def help_text():
+    return _(
+        "<b>Rentwatch</b> sends you new apartment listings that match your searches.\n\n"
+        "/start — start, or come back after /stop\n"
+        "/filters — your searches: see or delete them\n"
+        "/new — build a new search\n"
+        "/help — this screen\n\n"
+        "While building a search you may type a price range instead of pressing a button, "
+        "e.g. <code>3000-6000</code>, <code>up to 8k</code> or <code>from 1500</code>."
+    )
+
+
+def unknown_text():
+    return _("I did not understand that. Send /new to build a search or /help for help.")
+
+
+def searches_list(views):
+    if not views:
+        return _("You have no saved searches yet."), Keyboard(
+            [[Button(_("🔎 New search"), callback_data="new")]]
+        )
+    lines = [_("<b>Your searches</b>")]
+    rows = []
+    for number, search in enumerate(views, start=1):
+        paused = _(" (paused)") if search.is_paused else ""
+        lines.append(f"{number}. {escape(search.name)}{paused}\n    {escape(summary(search))}")
+        rows.append(
+            [
+                Button(
+                    _("🗑 Delete “{name}”").format(name=search.name[:30]),
+                    callback_data=f"del:{search.id}",
+                )
+            ]
+        )
+    rows.append([Button(_("🔎 New search"), callback_data="new")])
+    return "\n".join(lines), Keyboard(rows)
+
+
+def confirm_delete(search):
+    text = _("Delete the search “{name}”? Alerts for it stop at once.").format(
+        name=escape(search.name)
+    )
+    keyboard = Keyboard(
+        [
+            [
+                Button(_("Yes, delete"), callback_data=f"delok:{search.id}"),
+                Button(_("No, keep it"), callback_data="list"),
+            ]
+        ]
+    )
+    return text, keyboard
+
+
+def too_many_searches():
+    return _(
+        "You already have {n} searches, the most one person may keep. Delete one in "
+        "/filters first."
+    ).format(n=searches.MAX_SEARCHES)
+
+
+# -- building a search -------------------------------------------------------------------------
+
+
+def build_screen(search, page=0):
+    """The screen for the draft's current step: (text, keyboard)."""
+    step = search.step
+    if step == searches.STEP_CITY:
+        return city_screen(search)
+    if step == searches.STEP_DEAL:
+        return deal_screen(search)
+    if step == searches.STEP_DISTRICTS:
+        return districts_screen(search, page)
+    if step == searches.STEP_PRICE:
+        return price_screen(search)
+    if step == searches.STEP_ROOMS:
+        return rooms_screen(search)
+    return confirm_screen(search)
+
+
+def header(search, question):
+    return f"<b>{_('New search')}</b> · {escape(summary(search))}\n\n{question}"
+
+
+def city_screen(search):
+    buttons = [
+        Button(city.name, callback_data=data(search.id, "c", city.id)) for city in search.cities
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([cancel_button(search)])
+    return f"<b>{_('New search')}</b>\n\n{_('Which city?')}", Keyboard(rows)
+
+
+def deal_screen(search):
+    rows = [
+        [
+            Button(_("Rent"), callback_data=data(search.id, "t", "rent")),
+            Button(_("Buy"), callback_data=data(search.id, "t", "sale")),
+        ],
+        [cancel_button(search)],
+    ]
+    return header(search, _("Rent or buy?")), Keyboard(rows)
+
+
+def districts_screen(search, page=0):
+    pages = max(1, -(-len(search.districts) // DISTRICTS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = search.districts[page * DISTRICTS_PER_PAGE : (page + 1) * DISTRICTS_PER_PAGE]
+    buttons = [
+        Button(
+            (CHECK if district_id in search.chosen_districts else "") + name,
+            callback_data=data(search.id, "d", f"{district_id}:{page}"),
+        )
+        for district_id, name in shown
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    if pages > 1:
+        rows.append(
+            [
+                Button("◀", callback_data=data(search.id, "dp", (page - 1) % pages)),
+                Button(f"{page + 1}/{pages}", callback_data=data(search.id, "dp", page)),
+                Button("▶", callback_data=data(search.id, "dp", (page + 1) % pages)),
+            ]
+        )
+    rows.append(
+        [
+            Button(_("Any district"), callback_data=data(search.id, "da")),
+            Button(_("Done"), callback_data=data(search.id, "dd")),
+        ]
+    )
+    question = _("Which districts? Pick any number, then press Done.")
+    return header(search, question), Keyboard(rows)
+
+
+def price_brackets(search):
+    """(low, high) presets in the city's currency, for the search's kind of deal."""
+    limits = RENT_BRACKETS.get(search.currency, DEFAULT_BRACKETS)
+    if search.deal == "sale":
+        limits = [limit * SALE_FACTOR for limit in limits]
+    edges = [None, *[Decimal(limit) for limit in limits], None]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def price_screen(search):
+    buttons = [
+        Button(
+            price_range_text(low, high, search.currency), callback_data=data(search.id, "p", index)
+        )
+        for index, (low, high) in enumerate(price_brackets(search))
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([Button(_("Any price"), callback_data=data(search.id, "p", "any"))])
+    question = _("What price range? Press one, or type it, e.g. 3000-6000 or up to 8k.")
+    if search.deal == "rent":
+        question = _("What monthly rent? Press one, or type it, e.g. 3000-6000 or up to 8k.")
+    return header(search, question), Keyboard(rows)
+
+
+def price_correction(reason):
+    corrections = {
+        "negative": _("A price cannot be negative."),
+        "absurd": _("That number is too large to be a price."),
+        "min above max": _("The lower price is above the upper one."),
+    }
+    return (
+        corrections.get(reason, _("I could not read a price there."))
+        + " "
+        + _(
+            "Type a range like <code>3000-6000</code>, <code>up to 8k</code> or "
+            "<code>from 1500</code>, or press a button above."
+        )
+    )
+
+
+def rooms_screen(search):
+    buttons = [
+        Button(
+            (CHECK if bit in search.rooms else "") + _(label),
+            callback_data=data(search.id, "r", bit),
+        )
+        for bit, label in ROOM_LABELS.items()
+    ]
+    rows = [buttons, [Button(_("Done"), callback_data=data(search.id, "rd"))]]
+    question = _("How many rooms? Pick any number, then press Done; none picked means any.")
+    return header(search, question), Keyboard(rows)
+
+
+def confirm_screen(search):
+    rows = [[Button(_("💾 Save"), callback_data=data(search.id, "ok")), cancel_button(search)]]
+    question = _("Save this search? I will send you every new listing that matches it.")
+    return header(search, question), Keyboard(rows)
+
+
+def cancel_button(search):
+    return Button(_("Cancel"), callback_data=data(search.id, "x"))
+
+
+def saved_text(search):
+    return _(
+        "✅ Saved “{name}”. I am watching: new matching listings come here as soon as "
+        "they appear. /filters lists your searches."
+    ).format(name=escape(search.name))
+
+
+def cancelled_text():
+    return _("Cancelled. Send /new whenever you want to build a search.")
+
+
+def gone_text():
+    return _("That search no longer exists.")
+
+
+def not_yours_text():
+    return _("That is not your search.")
+
+
+# -- summaries ---------------------------------------------------------------------------------
+
+
+BEFORE_PRICE = (searches.STEP_CITY, searches.STEP_DEAL, searches.STEP_DISTRICTS)
+
+
+def summary(search):
+    """One line: "Dubai · rent · 2 districts · 1, 2 rooms · up to 9,000 AED"."""
+    parts = [search.city.name if search.city else _("any city")]
+    if search.step not in (searches.STEP_CITY, searches.STEP_DEAL):
+        parts.append(_("rent") if search.deal == "rent" else _("buy"))
+        chosen = [name for id_, name in search.districts if id_ in search.chosen_districts]
+        if len(chosen) == 1:
+            parts.append(chosen[0])
+        elif chosen:
+            parts.append(
+                ngettext("%(n)d district", "%(n)d districts", len(chosen)) % {"n": len(chosen)}
+            )
+    has_price = search.price_min is not None or search.price_max is not None
+    if has_price and search.step not in BEFORE_PRICE:
+        parts.append(price_range_text(search.price_min, search.price_max, search.currency))
+    if search.rooms:
+        labels = [_(ROOM_LABELS[bit]) for bit in search.rooms]
+        parts.append(_("rooms: {list}").format(list=", ".join(labels)))
+    return " · ".join(parts)
+
+
+def default_name(search):
+    return summary(search)[:100]
+
+
+def price_range_text(low, high, currency):
+    if low is not None and high is not None:
+        return f"{format_amount(low)}–{format_amount(high)} {currency}"
+    if high is not None:
+        return _("up to {amount} {currency}").format(amount=format_amount(high), currency=currency)
+    if low is not None:
+        return _("from {amount} {currency}").format(amount=format_amount(low), currency=currency)
+    return _("any price")

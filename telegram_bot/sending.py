@@ -1,0 +1,70 @@
+"""Every message the parser and the worker send goes through here, and every answer from
+Telegram is classified on purpose: sent, pause, retry later, blocked, moved, or failed."""
+
+import enum
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    PAUSE = "pause"  # Telegram's flood control: the whole bot must wait
+    RETRY_LATER = "retry later"  # timeouts, network trouble, Telegram's 5xx
+    BLOCKED = "blocked"  # the chat will never accept our messages again
+    MIGRATED = "migrated"  # a group became a supergroup under a new chat id
+    FAILED = "failed"  # Telegram refused this message for good
+
+
+@dataclass
+class SendResult:
+    outcome: Outcome
+    message_ids: list[int] = field(default_factory=list)
+    error: str = ""
+    retry_after: float = 0.0
+    new_chat_id: int | None = None
+
+
+UNREACHABLE_CHAT_PHRASES = ("chat not found", "user not found", "peer_id_invalid")
+
+
+async def send_html(bot, chat_id, text, reply_markup=None):
+    """Send an HTML message and classify the answer; never raises for a Telegram error."""
+    try:
+        message = await bot.send_message(
+            chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=reply_markup,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+    except Exception as error:
+        return classify_error(error)
+    return SendResult(Outcome.SENT, message_ids=[message.message_id])
+
+
+def classify_error(error):
+    """Turn a python-telegram-bot exception into what the sender must do about it."""
+    text = str(error)
+    if isinstance(error, RetryAfter):
+        return SendResult(Outcome.PAUSE, error=text, retry_after=seconds(error.retry_after))
+    if isinstance(error, ChatMigrated):
+        return SendResult(Outcome.MIGRATED, error=text, new_chat_id=error.new_chat_id)
+    if isinstance(error, Forbidden):
+        return SendResult(Outcome.BLOCKED, error=text)
+    if isinstance(error, BadRequest):
+        unreachable = any(phrase in text.lower() for phrase in UNREACHABLE_CHAT_PHRASES)
+        return SendResult(Outcome.BLOCKED if unreachable else Outcome.FAILED, error=text)
+    if isinstance(error, NetworkError):
+        return SendResult(Outcome.RETRY_LATER, error=f"{type(error).__name__}: {text}")
+    raise error
+
+
+def seconds(period):
+    return period.total_seconds() if isinstance(period, timedelta) else float(period)

@@ -1,0 +1,180 @@
+"""A renter in the chat: /start, building a search with buttons and typing, /filters."""
+
+from decimal import Decimal
+
+import pytest
+
+from subscriptions.models import SearchFilter, Subscriber, Subscription
+from tests import factories as make
+from tests.conftest import RunningBot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RITA, OLEG = 4001, 4002
+
+
+@pytest.fixture
+def city():
+    row = make.city(name="Testville", currency="AED", districts=("Old Town", "Harbour"))
+    make.source(row)
+    return row
+
+
+def press(fake_telegram, chat_id, *buttons):
+    for text in buttons:
+        fake_telegram.press(chat_id, text)
+        fake_telegram.wait_until_idle()
+
+
+def start(fake_telegram, chat_id):
+    fake_telegram.send_message(chat_id, "/start")
+    return fake_telegram.wait_for_message(chat_id, "Hi")
+
+
+def test_start_gives_a_new_renter_a_trial(running_bot, fake_telegram, settings):
+    greeting = start(fake_telegram, RITA)
+
+    assert "free trial runs until" in greeting["text"]
+    subscriber = Subscriber.objects.get(chat_id=RITA)
+    trial = subscriber.subscriptions.get()
+    assert trial.kind == Subscription.Kind.TRIAL
+    assert (trial.expires_at - trial.starts_at).days == settings.TRIAL_DAYS
+    assert ("🔎 New search", "new") in greeting["buttons"]
+
+
+def test_a_second_start_gives_no_second_trial(running_bot, fake_telegram):
+    start(fake_telegram, RITA)
+    fake_telegram.send_message(RITA, "/start")
+    fake_telegram.wait_for_message(RITA, "access runs until")
+
+    assert Subscription.objects.filter(subscriber__chat_id=RITA).count() == 1
+
+
+def test_start_unblocks_a_renter_who_had_blocked_the_bot(running_bot, fake_telegram):
+    make.subscriber(chat_id=RITA, blocked=True)
+
+    fake_telegram.send_message(RITA, "/start")
+    fake_telegram.wait_for_message(RITA, "Welcome back")
+
+    assert Subscriber.objects.get(chat_id=RITA).blocked_at is None
+
+
+def test_a_renter_builds_a_search_by_pressing_buttons(running_bot, fake_telegram, city):
+    start(fake_telegram, RITA)
+
+    press(fake_telegram, RITA, "New search", "Testville", "Rent", "Old Town", "Done")
+    press(fake_telegram, RITA, "5,000–10,000 AED", "1", "2", "Done", "Save")
+
+    search = SearchFilter.objects.get(subscriber__chat_id=RITA)
+    assert not search.is_draft
+    assert (search.city, search.deal) == (city, "rent")
+    assert [d.name for d in search.districts.all()] == ["Old Town"]
+    assert (search.price_min, search.price_max) == (Decimal(5000), Decimal(10000))
+    assert search.rooms == [1, 2]
+    fake_telegram.wait_for_message(RITA, "Saved")
+    assert "Testville" in search.name
+
+
+def test_every_button_is_answered_and_carries_short_opaque_data(
+    running_bot, fake_telegram, city
+):
+    start(fake_telegram, RITA)
+    press(fake_telegram, RITA, "New search", "Testville", "Rent")
+
+    buttons = [data for m in fake_telegram.messages(RITA) for _, data in m["buttons"]]
+    assert all(len(data.encode()) <= 64 for data in buttons)
+    assert len(fake_telegram.answered_callbacks()) == 3
+
+
+def test_a_typed_price_range_is_understood(running_bot, fake_telegram, city):
+    start(fake_telegram, RITA)
+    press(fake_telegram, RITA, "New search", "Testville", "Rent", "Any district")
+
+    fake_telegram.send_message(RITA, "from 3 000 to 6k")
+    fake_telegram.wait_for_message(RITA, "How many rooms")
+
+    search = SearchFilter.objects.get(subscriber__chat_id=RITA)
+    assert (search.price_min, search.price_max) == (Decimal(3000), Decimal(6000))
+
+
+@pytest.mark.parametrize(
+    ("typed", "correction"),
+    [
+        ("abc", "could not read a price"),
+        ("-500", "cannot be negative"),
+        ("9000-3000", "lower price is above"),
+        ("99999999999", "too large"),
+        ("x" * 5000, "could not read a price"),
+    ],
+)
+def test_nonsense_price_gets_a_correction_and_changes_nothing(
+    running_bot, fake_telegram, city, typed, correction
+):
+    start(fake_telegram, RITA)
+    press(fake_telegram, RITA, "New search", "Testville", "Rent", "Any district")
+
+    fake_telegram.send_message(RITA, typed)
+    fake_telegram.wait_for_message(RITA, correction)
+
+    search = SearchFilter.objects.get(subscriber__chat_id=RITA)
+    assert (search.price_min, search.price_max, search.draft_step) == (None, None, "price")
+
+
+def test_pressing_another_persons_button_changes_nothing(running_bot, fake_telegram, city):
+    start(fake_telegram, RITA)
+    press(fake_telegram, RITA, "New search")
+    ritas_draft = SearchFilter.objects.get(subscriber__chat_id=RITA)
+    olegs_greeting = start(fake_telegram, OLEG)
+
+    # Oleg forges a button naming Rita's search on a message of his own chat.
+    forged = f"s:{ritas_draft.pk}:c:{city.pk}"
+    fake_telegram.press_button(OLEG, forged, message_id=olegs_greeting["message_id"])
+    fake_telegram.wait_until_idle()
+
+    ritas_draft.refresh_from_db()
+    assert ritas_draft.city is None
+    assert fake_telegram.answered_callbacks()[-1]["text"] == "That is not your search."
+
+
+@pytest.mark.parametrize("payload", ["s:abc:c:1", "s:1", "nonsense", "s:999999:c:1", ""])
+def test_a_malformed_or_stale_button_shows_the_current_state(
+    running_bot, fake_telegram, payload
+):
+    greeting = start(fake_telegram, RITA)
+
+    fake_telegram.press_button(RITA, payload, message_id=greeting["message_id"])
+    fake_telegram.wait_until_idle()
+
+    assert fake_telegram.answered_callbacks()[-1]["text"] == "That search no longer exists."
+    fake_telegram.wait_for_message(RITA, "no saved searches")
+
+
+def test_a_draft_survives_a_bot_restart(telegram_settings, fake_telegram, city):
+    first = RunningBot(fake_telegram).start()
+    start(fake_telegram, RITA)
+    press(fake_telegram, RITA, "New search", "Testville", "Rent")
+    first.stop()
+
+    second = RunningBot(fake_telegram).start()
+    try:
+        press(fake_telegram, RITA, "Harbour", "Done", "Any price", "Done", "Save")
+    finally:
+        second.stop()
+
+    search = SearchFilter.objects.get(subscriber__chat_id=RITA)
+    assert not search.is_draft
+    assert [d.name for d in search.districts.all()] == ["Harbour"]
+
+
+def test_filters_lists_and_deletes_a_search(running_bot, fake_telegram, city):
+    start(fake_telegram, RITA)
+    press(fake_telegram, RITA, "New search", "Testville", "Rent", "Any district", "Any price")
+    press(fake_telegram, RITA, "Done", "Save")
+
+    fake_telegram.send_message(RITA, "/filters")
+    listing = fake_telegram.wait_for_message(RITA, "Your searches")
+    assert "Testville" in listing["text"]
+    press(fake_telegram, RITA, "Delete", "Yes, delete")
+
+    fake_telegram.wait_for_message(RITA, "no saved searches")
+    assert not SearchFilter.objects.filter(subscriber__chat_id=RITA).exists()

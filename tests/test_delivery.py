@@ -1,0 +1,185 @@
+"""Draining the outbox through the real PTB stack: every answer from Telegram handled."""
+
+import time
+
+import pytest
+from asgiref.sync import async_to_sync
+
+from subscriptions.models import Delivery, Subscriber
+from telegram_bot.client import make_bot
+from telegram_bot.delivering import deliver_one_pending
+from tests import factories as make
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def bot_settings(telegram_settings):
+    return None
+
+
+@pytest.fixture
+def city():
+    return make.city()
+
+
+@pytest.fixture
+def source(city):
+    return make.source(city)
+
+
+def queue(subscriber, listing):
+    return Delivery.objects.create(subscriber=subscriber, listing=listing)
+
+
+class Pauses(list):
+    """Stands in for the component's stop-aware wait; records what it was asked to wait."""
+
+    async def __call__(self, seconds):
+        self.append(seconds)
+        return False
+
+
+def drain(pauses=None, limit=20):
+    """Deliver until nothing is due; returns how many deliveries were handled."""
+    pauses = Pauses() if pauses is None else pauses
+
+    async def run():
+        handled = 0
+        async with make_bot() as bot:
+            while handled < limit and await deliver_one_pending(bot, pauses):
+                handled += 1
+        return handled
+
+    # async_to_sync runs the ORM calls back on this thread, inside the test's transaction.
+    return async_to_sync(run)()
+
+
+def sends_to(fake_telegram, chat_id):
+    return [c for c in fake_telegram.calls_to("sendMessage") if c.chat_id == chat_id]
+
+
+def test_a_pending_delivery_reaches_the_right_chat_once(bot_settings, fake_telegram, source):
+    renter = make.subscriber()
+    flat = make.listing(source, price=9_000, rooms=2, title="Bright 2BR near the park")
+    delivery = queue(renter, flat)
+
+    assert drain() == 1
+
+    [call] = sends_to(fake_telegram, renter.chat_id)
+    assert "Bright 2BR near the park" in call.params["text"]
+    assert "9,000 AED" in call.params["text"]
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SENT
+    assert delivery.message_ids == [fake_telegram.last_message(renter.chat_id)["message_id"]]
+    assert drain() == 0
+
+
+def test_listing_text_is_escaped_and_only_our_tags_are_markup(bot_settings, fake_telegram, source):
+    renter = make.subscriber()
+    title = "<b>Sea view & 2BR</b> <script>"
+    queue(renter, make.listing(source, price=1, title=title, url="https://x.example/?a=1&b=2"))
+
+    drain()
+
+    text = sends_to(fake_telegram, renter.chat_id)[0].params["text"]
+    assert "&lt;b&gt;Sea view &amp; 2BR&lt;/b&gt; &lt;script&gt;" in text
+    assert "<script>" not in text
+    assert 'href="https://x.example/?a=1&amp;b=2"' in text
+
+
+def test_flood_control_pauses_sending_and_the_listing_is_sent_once(
+    bot_settings, fake_telegram, source
+):
+    renter = make.subscriber()
+    delivery = queue(renter, make.listing(source, price=9_000))
+    fake_telegram.fail_next(
+        "sendMessage",
+        error_code=429,
+        description="Too Many Requests: retry after 3",
+        retry_after=3,
+    )
+    pauses = Pauses()
+
+    drain(pauses)
+
+    assert pauses == [3.0]
+    assert len(sends_to(fake_telegram, renter.chat_id)) == 2  # refused once, then accepted
+    assert len(fake_telegram.messages(renter.chat_id)) == 1
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (Delivery.State.SENT, 1)
+
+
+@pytest.mark.parametrize(
+    ("code", "description"),
+    [
+        (403, "Forbidden: bot was blocked by the user"),
+        (403, "Forbidden: user is deactivated"),
+        (400, "Bad Request: chat not found"),
+    ],
+)
+def test_an_unreachable_chat_blocks_its_subscriber_and_the_rest_are_delivered(
+    bot_settings, fake_telegram, source, code, description
+):
+    gone, present = make.subscriber(), make.subscriber()
+    first, second = make.listing(source, price=1), make.listing(source, price=2)
+    queue(gone, first)
+    queue(gone, second)
+    queue(present, first)
+    fake_telegram.fail_next(
+        "sendMessage", error_code=code, description=description, chat_id=gone.chat_id
+    )
+
+    drain()
+
+    gone.refresh_from_db()
+    assert gone.blocked_at is not None
+    states = set(Delivery.objects.filter(subscriber=gone).values_list("state", flat=True))
+    assert states == {Delivery.State.SKIPPED}
+    assert len(fake_telegram.messages(present.chat_id)) == 1
+
+
+def test_a_group_that_became_a_supergroup_gets_the_message_at_its_new_id(
+    bot_settings, fake_telegram, source
+):
+    group = make.subscriber(chat_id=-100)
+    queue(group, make.listing(source, price=1))
+    fake_telegram.fail_next(
+        "sendMessage",
+        error_code=400,
+        description="Bad Request: group chat was upgraded to a supergroup chat",
+        migrate_to_chat_id=-1001234,
+    )
+
+    drain()
+
+    assert Subscriber.objects.get(pk=group.pk).chat_id == -1001234
+    assert len(fake_telegram.messages(-1001234)) == 1
+
+
+def test_a_server_error_is_retried_later_and_never_marked_sent_before_telegram_confirms(
+    bot_settings, fake_telegram, source
+):
+    renter = make.subscriber()
+    delivery = queue(renter, make.listing(source, price=1))
+    fake_telegram.fail_next("sendMessage", error_code=502, description="Bad Gateway")
+
+    drain()
+
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.PENDING
+    assert delivery.attempts == 1
+    assert "Bad Gateway" in delivery.last_error
+    assert delivery.next_attempt_at.timestamp() > time.time()
+    assert fake_telegram.messages(renter.chat_id) == []
+
+
+def test_deliveries_for_an_expired_subscriber_are_skipped(bot_settings, fake_telegram, source):
+    lapsed = make.subscriber(active=False)
+    delivery = queue(lapsed, make.listing(source, price=1))
+
+    drain()
+
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SKIPPED
+    assert fake_telegram.calls_to("sendMessage") == []
