@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 CURRENCY_MARKERS = [
     (re.compile(r"€|\beur\b|euro", re.I), "EUR"),
     (re.compile(r"\baed\b|dirham|درهم", re.I), "AED"),
-    (re.compile(r"₸|\bkzt\b|\bтг\b|тенге", re.I), "KZT"),
+    (re.compile(r"₸|〒|\bkzt\b|\bтг\b|тенге", re.I), "KZT"),
     (re.compile(r"zł|\bpln\b", re.I), "PLN"),
     (re.compile(r"\brsd\b|\bdin\b|динар", re.I), "RSD"),
     (re.compile(r"\$|\busd\b", re.I), "USD"),
@@ -125,7 +125,7 @@ def parse_rooms(text):
     return int(Decimal(match.group(1).replace(",", ".")))
 
 
-AREA = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:m²|m2|qm|кв\.?\s*м|sq\.?\s*m)", re.I)
+AREA = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:m²|m2|м²|qm|кв\.?\s*м|sq\.?\s*m)", re.I)
 
 
 def parse_area(text):

@@ -83,3 +83,13 @@ def test_a_malformed_hit_is_skipped_and_the_rest_are_kept(adapter):
     listings = adapter.parse(Page(url="http://127.0.0.1/x.json", text=json.dumps(data))).listings
 
     assert len(listings) == 11
+
+
+def test_a_malformed_price_is_unknown_and_the_page_survives(adapter):
+    data = json.loads(fixture_path(RENT_PAGE).read_text())
+    data["hits"][0]["price"] = "abc"
+
+    listings = adapter.parse(Page(url="http://127.0.0.1/x.json", text=json.dumps(data))).listings
+
+    assert len(listings) == 12
+    assert by_id(listings)["4711777"].price is None

@@ -75,9 +75,7 @@ def test_a_renter_builds_a_search_by_pressing_buttons(running_bot, fake_telegram
     assert "Testville" in search.name
 
 
-def test_every_button_is_answered_and_carries_short_opaque_data(
-    running_bot, fake_telegram, city
-):
+def test_every_button_is_answered_and_carries_short_opaque_data(running_bot, fake_telegram, city):
     start(fake_telegram, RITA)
     press(fake_telegram, RITA, "New search", "Testville", "Rent")
 
@@ -137,9 +135,7 @@ def test_pressing_another_persons_button_changes_nothing(running_bot, fake_teleg
 
 
 @pytest.mark.parametrize("payload", ["s:abc:c:1", "s:1", "nonsense", "s:999999:c:1", ""])
-def test_a_malformed_or_stale_button_shows_the_current_state(
-    running_bot, fake_telegram, payload
-):
+def test_a_malformed_or_stale_button_shows_the_current_state(running_bot, fake_telegram, payload):
     greeting = start(fake_telegram, RITA)
 
     fake_telegram.press_button(RITA, payload, message_id=greeting["message_id"])

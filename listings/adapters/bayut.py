@@ -4,7 +4,7 @@ the search index's own JSON answer; both carry the same hit records."""
 import json
 import logging
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from listings.adapters.base import Adapter, AdapterError, ParsedListing, ParseResult
 
@@ -56,7 +56,7 @@ class BayutAdapter(Adapter):
             external_id=external_id,
             url=LISTING_URL.format(external_id=external_id),
             title=hit.get("title") or "",
-            price=Decimal(str(price)) if price and not hit.get("hidePrice") else None,
+            price=None if hit.get("hidePrice") else decimal_or_none(price),
             currency="AED",
             period=RENT_PERIODS.get(hit.get("rentFrequency"), "month") if is_rent else "once",
             price_text=f"{price} AED" if price else "",
@@ -87,3 +87,12 @@ class BayutAdapter(Adapter):
                 )
             },
         )
+
+
+def decimal_or_none(value):
+    """A positive number as Decimal; None for a missing or unreadable one."""
+    try:
+        amount = Decimal(str(value))
+        return amount if amount > 0 else None
+    except (InvalidOperation, ValueError):  # "abc", and NaN refusing to be compared
+        return None

@@ -158,8 +158,8 @@ class FakeTelegram:
             return self._queue_update({"callback_query": query})
 
     def press(self, chat_id, button_text, *, user_id=None, timeout=10.0):
-        """The user presses the newest inline button whose text is (or contains) `button_text`,
-        waiting up to `timeout` seconds for the bot to show it."""
+        """The user presses the newest inline button labelled `button_text` (or labelled with
+        an emoji and then those words), waiting up to `timeout` seconds for it to show."""
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
@@ -175,7 +175,7 @@ class FakeTelegram:
             time.sleep(0.02)
 
     def _find_button(self, chat_id, button_text):
-        for matches in (lambda t: t == button_text, lambda t: button_text in t):
+        for matches in (lambda t: t == button_text, lambda t: same_words(t, button_text)):
             for message in reversed(list(self._chat(chat_id).messages.values())):
                 for text, data in buttons_of(message):
                     if data is not None and matches(text):
@@ -514,6 +514,14 @@ def buttons_of(message):
     """(text, callback_data) of the message's inline buttons that act (not links)."""
     keyboard = (message.get("reply_markup") or {}).get("inline_keyboard", [])
     return [(b["text"], b.get("callback_data")) for row in keyboard for b in row]
+
+
+def same_words(label, wanted):
+    """True when the label, past a leading emoji, begins with the wanted words: "🔎 New search"
+    for "New search", "🗑 Delete “Flat”" for "Delete" (but "10,000 AED" is not "1")."""
+    start = next((i for i, char in enumerate(label) if char.isalnum()), len(label))
+    wanted_words = wanted.split()
+    return label[start:].split()[: len(wanted_words)] == wanted_words
 
 
 def _int_or_none(value):
