@@ -3,6 +3,7 @@ delivers the resulting notifications with its own Bot."""
 
 import asyncio
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -75,7 +76,7 @@ class ParserComponent(Component):
             except AdapterError as error:
                 return FetchRun.State.BROKEN, [], len(visited), str(error)
             listings.extend(result.listings)
-            url = result.next_page_url
+            url = same_site_or_none(result.next_page_url, source.search_url)
         return FetchRun.State.OK, listings, len(visited), ""
 
     async def deliver_pending(self, bot):
@@ -84,3 +85,11 @@ class ParserComponent(Component):
         while not self.stopping and await deliver_one_pending(bot, self.wait):
             delivered += 1
         return delivered > 0
+
+
+def same_site_or_none(next_url, search_url):
+    """Follow pagination only on the site being watched: a saved page or a hostile one may
+    link anywhere."""
+    if next_url and urlsplit(next_url).netloc == urlsplit(search_url).netloc:
+        return next_url
+    return None

@@ -53,14 +53,23 @@ class WorkerComponent(Component):
             return False
 
         result = await send_html(bot, notice.chat_id, expiry_notice_text(notice.language))
-        if result.outcome is Outcome.BLOCKED:
-            await db(outbox.mark_subscriber_blocked)(notice.subscriber_id, result.error)
-        elif result.outcome in (Outcome.PAUSE, Outcome.RETRY_LATER, Outcome.MIGRATED):
-            await db(lifecycle.unclaim_expiry_notice)(notice.subscription_id)
-            await self.wait(max(result.retry_after, 1.0))
-            if result.outcome is Outcome.MIGRATED:
+        match result.outcome:
+            case Outcome.SENT:
+                self.logger.info("told chat %s that their access ended", notice.chat_id)
+            case Outcome.BLOCKED:
+                await db(outbox.mark_subscriber_blocked)(notice.subscriber_id, result.error)
+            case Outcome.MIGRATED:
                 await db(outbox.move_subscriber_chat)(notice.subscriber_id, result.new_chat_id)
-            return False
-        elif result.outcome is Outcome.FAILED:
-            self.logger.error("expiry notice to chat %s failed: %s", notice.chat_id, result.error)
+                await db(lifecycle.unclaim_expiry_notice)(notice.subscription_id)
+            case Outcome.PAUSE | Outcome.RETRY_LATER:
+                # The next tick, WORKER_TICK_SECONDS away, tries again.
+                self.logger.warning(
+                    "expiry notice to chat %s postponed: %s", notice.chat_id, result.error
+                )
+                await db(lifecycle.unclaim_expiry_notice)(notice.subscription_id)
+                return False
+            case Outcome.FAILED:
+                self.logger.error(
+                    "expiry notice to chat %s failed: %s", notice.chat_id, result.error
+                )
         return True

@@ -73,7 +73,8 @@ class RunningBot:
 
 
 @pytest.fixture
-def running_bot(telegram_settings, fake_telegram):
+def running_bot(transactional_db, telegram_settings, fake_telegram):
+    # Depends on transactional_db so that the bot stops before the database is flushed.
     bot = RunningBot(fake_telegram).start()
     yield bot
     if bot.thread.is_alive():

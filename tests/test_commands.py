@@ -1,0 +1,116 @@
+"""The management commands an operator types."""
+
+import subprocess
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from listings.models import Source
+from runtime.models import Heartbeat
+from tests import factories as make
+from tests.e2e import MANAGE, command_env
+
+
+def test_runall_without_a_token_says_so_in_one_line(tmp_path):
+    env = command_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", TELEGRAM_BOT_TOKEN="")
+
+    result = subprocess.run(
+        [*MANAGE, "runall"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "TELEGRAM_BOT_TOKEN" in lines[0] and "@BotFather" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.django_db
+def test_add_source_adds_then_updates_a_source():
+    make.city(name="Dubai")
+    out = StringIO()
+
+    call_command(
+        "add_source",
+        "Bayut",
+        "--adapter",
+        "bayut",
+        "--city",
+        "dubai",
+        "--url",
+        "http://127.0.0.1:9/page",
+        stdout=out,
+    )
+    call_command(
+        "add_source",
+        "Bayut",
+        "--adapter",
+        "bayut",
+        "--city",
+        "Dubai",
+        "--url",
+        "http://127.0.0.1:9/other",
+        "--disabled",
+        stdout=out,
+    )
+
+    source = Source.objects.get(name="Bayut")
+    assert (source.search_url, source.is_enabled) == ("http://127.0.0.1:9/other", False)
+    assert "added source" in out.getvalue() and "updated source" in out.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("adapter", "city", "message"),
+    [("nosuchsite", "Dubai", "known adapters: bayut"), ("bayut", "Atlantis", "known cities")],
+)
+def test_add_source_names_what_is_known_when_given_a_typo(adapter, city, message):
+    make.city(name="Dubai")
+
+    with pytest.raises(CommandError, match=message):
+        call_command(
+            "add_source", "X", "--adapter", adapter, "--city", city, "--url", "http://127.0.0.1:9/"
+        )
+
+
+def beat(component, seconds_ago):
+    now = timezone.now()
+    Heartbeat.objects.create(
+        component=component,
+        beat_at=now - timedelta(seconds=seconds_ago),
+        started_at=now,
+        pid=1,
+        hostname="test",
+    )
+
+
+@pytest.mark.django_db
+def test_health_passes_when_every_component_beat_recently():
+    for component in ("bot", "parser", "worker"):
+        beat(component, 5)
+    out = StringIO()
+
+    call_command("health", stdout=out)
+
+    assert out.getvalue().startswith("ok")
+
+
+@pytest.mark.django_db
+def test_health_fails_naming_the_stale_component(settings):
+    beat("bot", 5)
+    beat("parser", settings.HEARTBEAT_STALE_SECONDS + 60)
+    beat("worker", 5)
+
+    with pytest.raises(CommandError, match="parser: last heartbeat"):
+        call_command("health")
+
+
+@pytest.mark.django_db
+def test_health_fails_for_a_component_that_never_started():
+    beat("bot", 5)
+
+    with pytest.raises(CommandError, match="parser: no heartbeat yet"):
+        call_command("health")

@@ -1,0 +1,66 @@
+"""Fetching through the local site: every answer judged, none read as "no new listings"."""
+
+import httpx
+import pytest
+from asgiref.sync import async_to_sync
+
+from listings.fetching import fetch_page, make_http_client
+from listings.models import FetchRun
+
+PAGE = "kleinanzeigen/search_rent_berlin_2026.html"
+CAPTCHA = "<html><body><h1>Please verify you are human</h1><div class='g-recaptcha'></div>"
+
+
+def fetch(url, **client_options):
+    async def run():
+        async with make_http_client() as client:
+            if client_options:
+                client.timeout = httpx.Timeout(**client_options)
+            return await fetch_page(client, url)
+
+    return async_to_sync(run)()
+
+
+def test_a_saved_page_is_fetched_whole_and_decoded(fake_site):
+    result = fetch(fake_site.url(PAGE))
+
+    assert result.state == FetchRun.State.OK
+    assert result.page.content_type == "text/html"
+    assert "Neukölln" in result.page.text
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "state"),
+    [
+        (200, CAPTCHA, {"Content-Type": "text/html"}, FetchRun.State.BLOCKED),
+        (403, "Forbidden", {}, FetchRun.State.BLOCKED),
+        (429, "Slow down", {"Retry-After": "120"}, FetchRun.State.BLOCKED),
+        (503, "Unavailable", {}, FetchRun.State.TEMPORARY),
+        (404, "Not found", {}, FetchRun.State.BROKEN),
+    ],
+)
+def test_each_kind_of_refusal_has_its_own_state(fake_site, status, body, headers, state):
+    fake_site.route("/search", status=status, body=body, headers=headers)
+
+    result = fetch(fake_site.url("/search"))
+
+    assert result.state == state
+    assert result.page is None
+
+
+def test_a_slow_site_is_a_temporary_failure(fake_site):
+    fake_site.route("/slow", body="late", delay=1.0)
+
+    result = fetch(fake_site.url("/slow"), timeout=0.2)
+
+    assert result.state == FetchRun.State.TEMPORARY
+    assert "timeout" in result.error
+
+
+def test_a_page_in_a_legacy_charset_is_decoded_by_its_meta_tag(fake_site):
+    html = '<html><head><meta charset="windows-1251"></head><body>Квартира</body></html>'
+    fake_site.route("/cp1251", body=html.encode("cp1251"), headers={"Content-Type": "text/html"})
+
+    result = fetch(fake_site.url("/cp1251"))
+
+    assert "Квартира" in result.page.text
