@@ -122,6 +122,18 @@ TRIAL_DAYS = env.int("TRIAL_DAYS", default=7)
 # Parser, worker and delivery
 
 PARSER_IDLE_SECONDS = env.float("PARSER_IDLE_SECONDS", default=5.0)
+# Politeness towards listing sites: seconds between requests to one host, requests in flight
+# per host, retries of a passing failure (5xx, timeout) with a backoff that doubles each time.
+FETCH_HOST_DELAY_SECONDS = env.float("FETCH_HOST_DELAY_SECONDS", default=3.0)
+FETCH_HOST_CONCURRENCY = env.int("FETCH_HOST_CONCURRENCY", default=1)
+FETCH_RETRIES = env.int("FETCH_RETRIES", default=2)
+FETCH_BACKOFF_SECONDS = env.float("FETCH_BACKOFF_SECONDS", default=2.0)
+# An HTTP(S) proxy for listing sites only (never for Telegram), e.g. http://proxy:3128
+FETCH_PROXY = env.str("FETCH_PROXY", default="")
+# Staff are alerted once when a source fails this many runs in a row, and once on recovery.
+SOURCE_ALERT_AFTER_FAILURES = env.int("SOURCE_ALERT_AFTER_FAILURES", default=3)
+# A listing no ok run has seen for this long is marked removed.
+LISTING_REMOVED_AFTER_HOURS = env.int("LISTING_REMOVED_AFTER_HOURS", default=48)
 # Pages followed per source and run, so a site whose "next" links never end cannot trap us.
 PARSER_MAX_PAGES = env.int("PARSER_MAX_PAGES", default=3)
 WORKER_TICK_SECONDS = env.float("WORKER_TICK_SECONDS", default=30.0)

@@ -8,14 +8,15 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from listings.adapters.base import AdapterError, get_adapter
-from listings.fetching import fetch_page, make_http_client
+from listings.fetching import Fetcher, make_http_client
 from listings.models import FetchRun
-from listings.storing import claim_due_source, record_run
+from listings.storing import RunOutcome, claim_due_source, record_run
 from runtime.components import Component
 from runtime.db import db
 from subscriptions.outbox import release_stale_claims
 from telegram_bot.client import make_bot
 from telegram_bot.delivering import deliver_one_pending
+from telegram_bot.staff import tell_staff
 
 
 class ParserComponent(Component):
@@ -24,60 +25,82 @@ class ParserComponent(Component):
     async def run(self):
         """Parse due sources and drain the outbox until a stop is requested."""
         async with make_bot() as bot, make_http_client() as client:
+            self.bot, self.fetcher = bot, Fetcher(client)
             released = await db(release_stale_claims)()
             if released:
                 self.logger.warning("requeued %d deliveries left unsent by a crash", released)
 
             while not self.stopping:
-                parsed = await self.parse_one_due_source(client)
+                parsed = await self.parse_one_due_source()
                 delivered = await self.deliver_pending(bot)
                 await self.beat()
                 if not parsed and not delivered:
                     await self.wait(settings.PARSER_IDLE_SECONDS)
 
-    async def parse_one_due_source(self, client):
+    async def parse_one_due_source(self):
         """Claim one due source, fetch and parse it, store the run; False if none was due."""
         source = await db(claim_due_source)()
         if source is None:
             return False
 
         started = time.monotonic()
-        state, listings, pages, error = await self.fetch_and_parse(client, source)
+        outcome = await self.fetch_and_parse(source)
         took = time.monotonic() - started
-        stored = await db(record_run)(source.id, state, listings, pages, error, took)
+        stored = await db(record_run)(source.id, outcome, took)
 
         self.logger.info(
-            "source=%s state=%s pages=%d found=%d new=%d updated=%d deliveries=%d took=%.2fs%s",
+            "source=%s state=%s pages=%d found=%d new=%d updated=%d removed=%d reposts=%d "
+            "deliveries=%d took=%.2fs%s",
             source.name,
-            state,
-            pages,
-            len(listings),
+            outcome.state,
+            outcome.pages,
+            len(outcome.listings),
             stored.new,
             stored.updated,
+            stored.removed,
+            stored.reposts,
             stored.deliveries,
             took,
-            f" error={error}" if error else "",
+            f" error={outcome.error}" if outcome.error else "",
         )
+        if stored.alert:
+            await tell_staff(self.bot, stored.alert)
         return True
 
-    async def fetch_and_parse(self, client, source):
-        """Follow the pages up to the page cap; returns (state, listings, pages, error)."""
+    async def fetch_and_parse(self, source):
+        """Follow the source's pages up to the page cap; returns the RunOutcome."""
         adapter = get_adapter(source.adapter)
-        url, visited, listings = source.search_url, set(), []
+        url, visited, listings, first = source.search_url, set(), [], None
         while url and url not in visited and len(visited) < settings.PARSER_MAX_PAGES:
             visited.add(url)
-            fetched = await fetch_page(client, url)
+            # Only the first page is asked for conditionally: it is the one we saw last time.
+            validators = {"etag": source.etag, "last_modified": source.last_modified}
+            fetched = await self.fetcher.fetch(url, **(validators if first is None else {}))
+            if fetched.state != FetchRun.State.OK and first is None:
+                return RunOutcome(
+                    fetched.state, pages=1, error=fetched.error, retry_at=fetched.retry_at
+                )
             if fetched.state != FetchRun.State.OK:
-                return fetched.state, [], len(visited), fetched.error
+                # A later page failed: keep what the first ones gave, but conclude nothing
+                # about the listings that may have been on the pages not read.
+                error = f"page {len(visited)}: {fetched.error}"
+                return ok_outcome(first, listings, len(visited), error, complete=False)
+            if fetched.not_modified:
+                return RunOutcome(FetchRun.State.OK, pages=1, not_modified=True)
+            first = first or fetched
 
             try:
                 # Parsing is CPU work; a worker thread keeps this loop answering meanwhile.
                 result = await asyncio.to_thread(adapter.parse, fetched.page)
             except AdapterError as error:
-                return FetchRun.State.BROKEN, [], len(visited), str(error)
+                return RunOutcome(FetchRun.State.BROKEN, pages=len(visited), error=str(error))
             listings.extend(result.listings)
             url = same_site_or_none(result.next_page_url, source.search_url)
-        return FetchRun.State.OK, listings, len(visited), ""
+
+        problem = incomplete_records(listings)
+        if problem:
+            return RunOutcome(FetchRun.State.BROKEN, pages=len(visited), error=problem)
+        return ok_outcome(first, listings, len(visited))
 
     async def deliver_pending(self, bot):
         """Send due deliveries while there are any; True if at least one was handled."""
@@ -85,6 +108,31 @@ class ParserComponent(Component):
         while not self.stopping and await deliver_one_pending(bot, self.wait):
             delivered += 1
         return delivered > 0
+
+
+def ok_outcome(first_page, listings, pages, error="", complete=True):
+    return RunOutcome(
+        FetchRun.State.OK,
+        listings,
+        pages,
+        error,
+        etag=first_page.etag,
+        last_modified=first_page.last_modified,
+        complete=complete,
+    )
+
+
+def incomplete_records(listings):
+    """Why these records say the adapter no longer reads the page right; "" if they are fine.
+
+    One flat "on request" has no price; a page where none has one was misread.
+    """
+    without_link = sum(1 for p in listings if not (p.url and p.external_id))
+    if without_link:
+        return f"{without_link} of {len(listings)} records have no id or URL"
+    if listings and all(p.price is None for p in listings):
+        return f"none of the {len(listings)} records has a price"
+    return ""
 
 
 def same_site_or_none(next_url, search_url):

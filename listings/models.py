@@ -61,6 +61,11 @@ class Source(models.Model):
     city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="sources")
     deal = models.CharField(max_length=4, choices=Deal.choices, default=Deal.RENT)
     search_url = models.URLField(max_length=2000)
+    selectors = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="For the no-code 'css' adapter: CSS selectors of the card and its fields",
+    )
     is_enabled = models.BooleanField(default=True)
     poll_interval_seconds = models.PositiveIntegerField(default=600)
 
@@ -70,6 +75,12 @@ class Source(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    alerted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When staff were told this source is failing"
+    )
+    # Validators of the last ok answer, for a conditional GET that costs the site nothing.
+    etag = models.CharField(max_length=200, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -109,6 +120,11 @@ class Listing(models.Model):
     first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_seen_at = models.DateTimeField(default=timezone.now)
     removed_at = models.DateTimeField(null=True, blank=True)
+    # Address, area, rooms and photos: the same flat reposted under a new id keeps it.
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    repost_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reposts"
+    )
     raw = models.JSONField(default=dict, blank=True)
 
     class Meta:

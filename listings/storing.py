@@ -1,9 +1,13 @@
-"""Storing a parser run: listings, price changes, the run's record and the outbox, at once."""
+"""Storing a parser run: listings, price changes, removals, the run's record, the source's
+state and the outbox rows, in one transaction."""
 
+import hashlib
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -18,6 +22,8 @@ logger = logging.getLogger(__name__)
 CLAIM_EXPIRY = timedelta(minutes=10)
 # Failed runs are retried sooner than the poll interval, but not hammered.
 RETRY_AFTER_FAILURE = timedelta(minutes=2)
+# A repost's price may differ this much from the original's and still be the same flat.
+REPOST_PRICE_TOLERANCE = Decimal("0.10")
 
 
 @dataclass
@@ -26,13 +32,34 @@ class ClaimedSource:
     name: str
     adapter: str
     search_url: str
+    selectors: dict
+    etag: str
+    last_modified: str
+
+
+@dataclass
+class RunOutcome:
+    """What fetching and parsing a source's pages gave, before anything is stored."""
+
+    state: str
+    listings: list = field(default_factory=list)
+    pages: int = 0
+    error: str = ""
+    not_modified: bool = False
+    etag: str = ""
+    last_modified: str = ""
+    retry_at: float | None = None  # time.time() the site asked us to wait for
+    complete: bool = True  # False when a later page failed and the rest went unread
 
 
 @dataclass
 class StoreResult:
     new: int = 0
     updated: int = 0
+    removed: int = 0
+    reposts: int = 0
     deliveries: int = 0
+    alert: str = ""  # a message for staff, when the source just failed or recovered
 
 
 def claim_due_source(now=None):
@@ -50,8 +77,76 @@ def claim_due_source(now=None):
             claimed_at=now
         )
         if claimed:
-            return ClaimedSource(source.pk, source.name, source.adapter, source.search_url)
+            return ClaimedSource(
+                source.pk,
+                source.name,
+                source.adapter,
+                source.search_url,
+                source.selectors,
+                source.etag,
+                source.last_modified,
+            )
     return None
+
+
+def record_run(source_id, outcome, took_seconds, now=None):
+    """Store what a run found and settle the source's state, all in one transaction."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        source = Source.objects.select_related("city").get(pk=source_id)
+        result = StoreResult()
+        if outcome.state == FetchRun.State.OK and outcome.not_modified:
+            # The page is as it was: everything on it is still there.
+            Listing.objects.filter(source=source, removed_at__isnull=True).update(last_seen_at=now)
+        elif outcome.state == FetchRun.State.OK:
+            result = store_listings(source, outcome.listings, now)
+            # Only a run that read the whole site may conclude that a flat is gone.
+            if outcome.complete:
+                result.removed = mark_unseen_removed(source, now)
+
+        FetchRun.objects.create(
+            source=source,
+            started_at=now - timedelta(seconds=took_seconds),
+            state=outcome.state,
+            pages=outcome.pages,
+            found=len(outcome.listings),
+            new=result.new,
+            updated=result.updated,
+            deliveries=result.deliveries,
+            error=outcome.error,
+            took_seconds=took_seconds,
+        )
+        result.alert = settle_source(source, outcome, now)
+    return result
+
+
+def store_listings(source, parsed_listings, now):
+    """Insert new listings, update seen ones, and queue deliveries for the new ones."""
+    resolve_district = district_resolver(source.city_id)
+    by_external_id = {p.external_id: p for p in parsed_listings}
+    existing = {
+        listing.external_id: listing
+        for listing in Listing.objects.filter(source=source, external_id__in=by_external_id)
+    }
+
+    result = StoreResult()
+    new_listings = []
+    for external_id, parsed in by_external_id.items():
+        listing = existing.get(external_id)
+        if listing is None:
+            new_listings.append(build_listing(source, parsed, resolve_district(parsed.locations)))
+        elif update_listing(listing, parsed, now):
+            result.updated += 1
+
+    result.reposts = link_reposts(source, new_listings)
+    Listing.objects.bulk_create(new_listings)
+    Listing.objects.filter(pk__in=[x.pk for x in existing.values()]).update(
+        last_seen_at=now, removed_at=None
+    )
+    result.new = len(new_listings)
+    announce = [listing.pk for listing in new_listings if listing.repost_of_id is None]
+    result.deliveries = match_new_listings(announce, now=now)
+    return result
 
 
 def district_resolver(city_id):
@@ -69,32 +164,6 @@ def district_resolver(city_id):
         return None
 
     return resolve
-
-
-def store_listings(source, parsed_listings, now=None):
-    """Insert new listings, update seen ones, and queue deliveries for the new ones."""
-    now = now or timezone.now()
-    resolve_district = district_resolver(source.city_id)
-    by_external_id = {p.external_id: p for p in parsed_listings}
-    existing = {
-        listing.external_id: listing
-        for listing in Listing.objects.filter(source=source, external_id__in=by_external_id)
-    }
-
-    result = StoreResult()
-    new_listings = []
-    for external_id, parsed in by_external_id.items():
-        listing = existing.get(external_id)
-        if listing is None:
-            new_listings.append(build_listing(source, parsed, resolve_district(parsed.locations)))
-        elif update_listing(listing, parsed, now):
-            result.updated += 1
-
-    Listing.objects.bulk_create(new_listings)
-    Listing.objects.filter(pk__in=[x.pk for x in existing.values()]).update(last_seen_at=now)
-    result.new = len(new_listings)
-    result.deliveries = match_new_listings([listing.pk for listing in new_listings], now=now)
-    return result
 
 
 def build_listing(source, parsed, district_id):
@@ -119,8 +188,48 @@ def build_listing(source, parsed, district_id):
         address=parsed.address[:500],
         photo_urls=parsed.photo_urls,
         published_at=parsed.published_at,
+        fingerprint=fingerprint(parsed),
         raw=parsed.raw,
     )
+
+
+def fingerprint(parsed):
+    """What stays the same when an agent deletes a listing and posts the flat again: the
+    address, the area to the square metre, the rooms and the first photo's file name."""
+    if not (parsed.address and parsed.area_m2):
+        return ""
+    photo = parsed.photo_urls[0].split("?")[0].rsplit("/", 1)[-1] if parsed.photo_urls else ""
+    key = "|".join(
+        [
+            " ".join(parsed.address.casefold().split()),
+            str(round(parsed.area_m2)),
+            str(parsed.rooms),
+            photo,
+        ]
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def link_reposts(source, new_listings):
+    """Point each new listing that is an older one posted again at the original; count them."""
+    prints = {listing.fingerprint for listing in new_listings if listing.fingerprint}
+    originals = {}
+    for listing in Listing.objects.filter(source=source, fingerprint__in=prints).order_by("pk"):
+        originals.setdefault(listing.fingerprint, listing)
+
+    reposts = 0
+    for listing in new_listings:
+        original = originals.get(listing.fingerprint)
+        if original and near_price(original.price, listing.price):
+            listing.repost_of_id = original.repost_of_id or original.pk
+            reposts += 1
+    return reposts
+
+
+def near_price(old, new):
+    if old is None or new is None:
+        return old == new
+    return abs(new - old) <= abs(old) * REPOST_PRICE_TOLERANCE
 
 
 def update_listing(listing, parsed, now):
@@ -140,48 +249,54 @@ def update_listing(listing, parsed, now):
     return True
 
 
-def record_run(source_id, state, parsed_listings, pages, error, took_seconds, now=None):
-    """Store what a run found and settle the source's state, all in one transaction."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        source = Source.objects.select_related("city").get(pk=source_id)
-        result = StoreResult()
-        if state == FetchRun.State.OK:
-            result = store_listings(source, parsed_listings, now)
-
-        FetchRun.objects.create(
-            source=source,
-            started_at=now - timedelta(seconds=took_seconds),
-            state=state,
-            pages=pages,
-            found=len(parsed_listings),
-            new=result.new,
-            updated=result.updated,
-            deliveries=result.deliveries,
-            error=error,
-            took_seconds=took_seconds,
-        )
-        settle_source(source, state, error, now)
-    return result
+def mark_unseen_removed(source, now):
+    unseen_since = now - timedelta(hours=settings.LISTING_REMOVED_AFTER_HOURS)
+    return Listing.objects.filter(
+        source=source, removed_at__isnull=True, last_seen_at__lt=unseen_since
+    ).update(removed_at=now)
 
 
-def settle_source(source, state, error, now):
-    """Release the claim and schedule the next run according to how this one went."""
+def settle_source(source, outcome, now):
+    """Release the claim, schedule the next run, and say whether staff must hear of it."""
     fields = {"claimed_at": None}
-    if state == FetchRun.State.OK:
+    alert = ""
+    if outcome.state == FetchRun.State.OK:
         fields |= {
             "state": Source.State.OK,
             "consecutive_failures": 0,
             "last_success_at": now,
             "last_error": "",
             "next_run_at": now + timedelta(seconds=source.poll_interval_seconds),
+            "alerted_at": None,
         }
+        if not outcome.not_modified:
+            fields |= {"etag": outcome.etag, "last_modified": outcome.last_modified}
+        if source.alerted_at:
+            alert = f"✅ Source “{source.name}” works again."
     else:
-        retry_in = min(timedelta(seconds=source.poll_interval_seconds), RETRY_AFTER_FAILURE)
+        failures = source.consecutive_failures + 1
         fields |= {
-            "state": Source.State.DEGRADED if state == FetchRun.State.TEMPORARY else state,
+            "state": Source.State.DEGRADED
+            if outcome.state == FetchRun.State.TEMPORARY
+            else outcome.state,
             "consecutive_failures": F("consecutive_failures") + 1,
-            "last_error": error[:2000],
-            "next_run_at": now + retry_in,
+            "last_error": outcome.error[:2000],
+            "next_run_at": next_try(source, outcome, now),
         }
+        if failures >= settings.SOURCE_ALERT_AFTER_FAILURES and not source.alerted_at:
+            fields["alerted_at"] = now
+            alert = (
+                f"⚠️ Source “{source.name}” failed {failures} runs in a row "
+                f"({outcome.state}): {outcome.error}"
+            )
     Source.objects.filter(pk=source.pk).update(**fields)
+    return alert
+
+
+def next_try(source, outcome, now):
+    retry_in = min(timedelta(seconds=source.poll_interval_seconds), RETRY_AFTER_FAILURE)
+    next_run = now + retry_in
+    if outcome.retry_at:
+        asked = datetime.fromtimestamp(outcome.retry_at, tz=UTC)
+        next_run = max(next_run, asked)
+    return next_run

@@ -24,6 +24,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def quick_fetching(settings):
+    """No politeness delays against our own local site."""
+    settings.FETCH_HOST_DELAY_SECONDS = 0
+    settings.FETCH_BACKOFF_SECONDS = 0.01
+
+
 @pytest.fixture
 def fake_telegram():
     with FakeTelegram() as server:

@@ -30,12 +30,12 @@ class SlowParser(ParserComponent):
         self.sleeping = threading.Event()
         self.slept = threading.Event()
 
-    async def parse_one_due_source(self, client):
+    async def parse_one_due_source(self):
         if not self.slept.is_set():
             self.sleeping.set()
             await db(sleep_in_database)(SLOW_QUERY_SECONDS)
             self.slept.set()
-        return await super().parse_one_due_source(client)
+        return await super().parse_one_due_source()
 
 
 def start_components(*components):

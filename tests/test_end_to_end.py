@@ -43,6 +43,7 @@ def test_a_renter_receives_exactly_the_matching_listings_once(
         TELEGRAM_POLL_TIMEOUT=1,
         PARSER_IDLE_SECONDS=0.3,
         WORKER_TICK_SECONDS=1,
+        FETCH_HOST_DELAY_SECONDS=0,
         LOG_LEVEL="DEBUG",
     )
     manage(env, "migrate", "--verbosity", "0")

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from listings.adapters.base import ParsedListing
 from listings.models import FetchRun, Listing, PriceChange, Source
-from listings.storing import claim_due_source, record_run
+from listings.storing import RunOutcome, claim_due_source, record_run
 from subscriptions.models import Delivery
 from tests import factories as make
 
@@ -47,7 +47,7 @@ def test_a_run_stores_new_listings_and_queues_deliveries_for_matching_searches(c
     make.search(renter, city, price_max=10_000)
     page = [parsed("a", "9000"), parsed("b", "12000"), parsed("c", None)]
 
-    stored = record_run(source.pk, FetchRun.State.OK, page, pages=1, error="", took_seconds=0.5)
+    stored = record_run(source.pk, RunOutcome("ok", page, 1), 0.5)
 
     assert (stored.new, stored.updated, stored.deliveries) == (3, 0, 1)
     assert Listing.objects.filter(source=source).count() == 3
@@ -58,9 +58,9 @@ def test_a_run_stores_new_listings_and_queues_deliveries_for_matching_searches(c
 
 def test_a_listing_seen_again_is_neither_stored_nor_announced_twice(city, source):
     make.search(make.subscriber(), city)
-    record_run(source.pk, FetchRun.State.OK, [parsed("a")], 1, "", 0.1)
+    record_run(source.pk, RunOutcome("ok", [parsed("a")], 1), 0.1)
 
-    again = record_run(source.pk, FetchRun.State.OK, [parsed("a")], 1, "", 0.1)
+    again = record_run(source.pk, RunOutcome("ok", [parsed("a")], 1), 0.1)
 
     assert (again.new, again.deliveries) == (0, 0)
     assert Listing.objects.count() == 1
@@ -68,9 +68,9 @@ def test_a_listing_seen_again_is_neither_stored_nor_announced_twice(city, source
 
 
 def test_a_new_price_is_recorded_as_a_price_change(city, source):
-    record_run(source.pk, FetchRun.State.OK, [parsed("a", "9000")], 1, "", 0.1)
+    record_run(source.pk, RunOutcome("ok", [parsed("a", "9000")], 1), 0.1)
 
-    again = record_run(source.pk, FetchRun.State.OK, [parsed("a", "8500")], 1, "", 0.1)
+    again = record_run(source.pk, RunOutcome("ok", [parsed("a", "8500")], 1), 0.1)
 
     assert again.updated == 1
     change = PriceChange.objects.get()
@@ -79,13 +79,13 @@ def test_a_new_price_is_recorded_as_a_price_change(city, source):
 
 
 def test_a_district_is_found_through_its_alias(city, source):
-    record_run(source.pk, FetchRun.State.OK, [parsed("a", locations=["Marina Harbour"])], 1, "", 0)
+    record_run(source.pk, RunOutcome("ok", [parsed("a", locations=["Marina Harbour"])], 1), 0)
 
     assert Listing.objects.get().district.name == "Harbour"
 
 
 def test_an_ok_run_settles_the_source_and_schedules_the_next(source):
-    record_run(source.pk, FetchRun.State.OK, [parsed("a")], 1, "", 0.2)
+    record_run(source.pk, RunOutcome("ok", [parsed("a")], 1), 0.2)
 
     source.refresh_from_db()
     assert source.state == Source.State.OK
@@ -97,7 +97,9 @@ def test_an_ok_run_settles_the_source_and_schedules_the_next(source):
 
 
 def test_a_broken_run_stores_nothing_and_counts_the_failure(source):
-    stored = record_run(source.pk, FetchRun.State.BROKEN, [], 1, "no listings on the page", 0.1)
+    stored = record_run(
+        source.pk, RunOutcome("broken", pages=1, error="no listings on the page"), 0.1
+    )
 
     source.refresh_from_db()
     assert stored.new == 0
