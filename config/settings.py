@@ -145,6 +145,8 @@ FETCH_USER_AGENT = env.str(
 )
 # A delivery that fails this many times for a temporary reason is marked failed for staff.
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
+# How often the bot records its heartbeat while it waits for updates.
+HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=15.0)
 # A component whose heartbeat is older than this is reported stale by `manage.py health`.
 HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=180)
 

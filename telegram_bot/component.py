@@ -7,8 +7,6 @@ from runtime.components import Component
 from telegram_bot.chat import set_commands
 from telegram_bot.client import build_application
 
-HEARTBEAT_SECONDS = 15.0
-
 
 class BotComponent(Component):
     name = "bot"
@@ -27,7 +25,7 @@ class BotComponent(Component):
                 )
                 self.logger.info("bot @%s is polling for updates", application.bot.username)
                 await self.beat()
-                while not await self.wait(HEARTBEAT_SECONDS):
+                while not await self.wait(settings.HEARTBEAT_SECONDS):
                     await self.beat()
             finally:
                 # Application.shutdown() refuses to run while polling; stop in order first.

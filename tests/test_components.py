@@ -99,3 +99,38 @@ def test_a_slow_parser_query_does_not_hold_up_a_bot_reply(telegram_settings, fak
         stop_components([bot, parser], threads)
 
     assert answered_during_the_query
+
+
+def test_components_survive_the_database_dropping_their_connections(
+    telegram_settings, fake_telegram, settings
+):
+    settings.PARSER_IDLE_SECONDS = 0.2
+    settings.WORKER_TICK_SECONDS = 0.2
+    settings.HEARTBEAT_SECONDS = 0.2
+    components = [BotComponent(), ParserComponent(), WorkerComponent()]
+    threads = start_components(*components)
+    try:
+        fake_telegram.wait_for(lambda: len(sessions()) == 3, message="three heartbeats")
+        before = sessions()
+        with connection.cursor() as cursor:  # what a database restart does to them
+            for pid in before.values():
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+        fake_telegram.wait_for(
+            lambda: all(sessions().get(name) not in (None, pid) for name, pid in before.items()),
+            timeout=20,
+            message="every component reconnects",
+        )
+        fake_telegram.send_message(502, "/start")
+        fake_telegram.wait_for_message(502, "Hi")
+        restarts = dict(Heartbeat.objects.values_list("component", "restarts"))
+    finally:
+        stop_components(components, threads)
+
+    assert restarts == {"bot": 0, "parser": 0, "worker": 0}, "reconnected without crashing"
+
+
+def sessions():
+    return dict(
+        Heartbeat.objects.filter(db_session__isnull=False).values_list("component", "db_session")
+    )

@@ -73,3 +73,11 @@ def get_adapter(name):
     except KeyError:
         known = ", ".join(sorted(REGISTRY))
         raise KeyError(f"unknown adapter {name!r}; known adapters: {known}") from None
+
+
+def adapter_for_source(adapter_name, selectors):
+    """The adapter for a source; one that reads staff-given selectors is built with them."""
+    adapter = get_adapter(adapter_name)
+    if getattr(adapter, "takes_selectors", False):
+        return type(adapter)(selectors or {})
+    return adapter
