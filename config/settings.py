@@ -110,6 +110,11 @@ TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 # tests' fake one) to keep every call on this machine.
 TELEGRAM_API_BASE_URL = env.str("TELEGRAM_API_BASE_URL", default="https://api.telegram.org/bot")
 TELEGRAM_STAFF_IDS = env.list("TELEGRAM_STAFF_IDS", cast=int, default=[])
+# Telegram's limits for one token. Processes sharing a token split the overall rate between
+# them (e.g. 20 for the parser process, 10 for the rest).
+TELEGRAM_MESSAGES_PER_SECOND = env.float("TELEGRAM_MESSAGES_PER_SECOND", default=30.0)
+TELEGRAM_CHAT_INTERVAL_SECONDS = env.float("TELEGRAM_CHAT_INTERVAL_SECONDS", default=1.0)
+TELEGRAM_GROUP_MESSAGES_PER_MINUTE = env.int("TELEGRAM_GROUP_MESSAGES_PER_MINUTE", default=20)
 # Long-polling timeout for getUpdates, in seconds.
 TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", default=10)
 

@@ -48,6 +48,13 @@ class SourceAdmin(admin.ModelAdmin):
         "created_at",
     ]
     actions = ["run_now"]
+    # Adds the "Try selectors" link to the change page.
+    change_form_template = "admin/listings/source/change_form.html"
+
+    def get_urls(self):
+        from listings.admin_preview import preview_urls
+
+        return preview_urls(self) + super().get_urls()
 
     @admin.action(description="Run now")
     def run_now(self, request, queryset):

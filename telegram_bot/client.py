@@ -1,9 +1,10 @@
 """Builds the python-telegram-bot objects every component uses, from settings."""
 
 from django.conf import settings
-from telegram import Bot
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder, ExtBot
 from telegram.request import HTTPXRequest
+
+from telegram_bot.ratelimit import shared_limiter
 
 
 class MissingBotToken(Exception):
@@ -30,13 +31,15 @@ def file_base_url():
 
 
 def make_bot(pool_size=8):
-    """A Bot with its own HTTP connection pool, for the parser or the worker."""
+    """A Bot with its own HTTP connection pool, for the parser or the worker; it shares the
+    process's rate limiter with every other Bot of the token."""
     request = HTTPXRequest(connection_pool_size=pool_size, connect_timeout=10, read_timeout=20)
-    return Bot(
+    return ExtBot(
         bot_token(),
         base_url=settings.TELEGRAM_API_BASE_URL,
         base_file_url=file_base_url(),
         request=request,
+        rate_limiter=shared_limiter(),
     )
 
 
@@ -51,6 +54,7 @@ def build_application() -> Application:
         .base_url(settings.TELEGRAM_API_BASE_URL)
         .base_file_url(file_base_url())
         .get_updates_read_timeout(poll_timeout + 10)
+        .rate_limiter(shared_limiter())
         .build()
     )
     register_handlers(application)

@@ -6,6 +6,8 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from telegram_bot import ratelimit
+from telegram_bot.ratelimit import SharedRateLimiter
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.listing_site import FakeSite
 from tests.pages import FIXTURES_DIR
@@ -29,6 +31,13 @@ def quick_fetching(settings):
     """No politeness delays against our own local site."""
     settings.FETCH_HOST_DELAY_SECONDS = 0
     settings.FETCH_BACKOFF_SECONDS = 0.01
+
+
+@pytest.fixture(autouse=True)
+def generous_rate_limits(monkeypatch):
+    """Telegram's real limits would make every test wait a second per message to a chat;
+    tests of the limits build their own limiter."""
+    monkeypatch.setattr(ratelimit, "_shared", SharedRateLimiter(1000, 0.0, 1000))
 
 
 @pytest.fixture

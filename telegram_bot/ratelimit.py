@@ -1,0 +1,108 @@
+"""One rate limiter per bot token and process, shared by the three components' Bots.
+
+Telegram counts messages per token: about 30 a second overall, one a second per chat and 20 a
+minute per group. Each component has its own Bot on its own event loop, so a limiter per Bot
+would let the three together exceed the limits. This one keeps its buckets under a
+`threading.Lock` and only ever sleeps on the caller's own loop, so it is safe across threads
+and loops. A flood-control answer (429) pauses every sender of the token for as long as
+Telegram asked.
+"""
+
+import asyncio
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+logger = logging.getLogger(__name__)
+
+# Calls that post a message in a chat; edits, answers and getUpdates are not limited here.
+LIMITED_PREFIXES = ("send", "copy", "forward")
+GROUP_WINDOW_SECONDS = 60.0
+
+
+class SharedRateLimiter(BaseRateLimiter):
+    def __init__(self, overall_per_second, chat_interval, group_per_minute):
+        self.overall_interval = 1.0 / overall_per_second
+        self.chat_interval = chat_interval
+        self.group_per_minute = group_per_minute
+        self._lock = threading.Lock()
+        self._next_overall = 0.0
+        self._next_in_chat = {}
+        self._group_sends = {}
+        self._paused_until = 0.0
+
+    async def initialize(self):
+        pass
+
+    async def shutdown(self):
+        pass
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        if endpoint.startswith(LIMITED_PREFIXES):
+            await asyncio.sleep(self.reserve(data.get("chat_id")))
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as error:
+            self.pause(error.retry_after)
+            raise
+
+    def reserve(self, chat_id):
+        """Take the next free slot for a message to `chat_id`; returns seconds to wait for it."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._paused_until, self._next_overall)
+            if chat_id is not None:
+                start = max(start, self._next_in_chat.get(chat_id, 0.0))
+                if is_group(chat_id):
+                    start = max(start, self._group_slot(chat_id, start))
+                self._next_in_chat[chat_id] = start + self.chat_interval
+            self._next_overall = start + self.overall_interval
+            self._forget_idle_chats(now)
+            return start - now
+
+    def _group_slot(self, chat_id, start):
+        """The earliest time at or after `start` that keeps the group under its minute limit."""
+        sends = [t for t in self._group_sends.get(chat_id, []) if t > start - GROUP_WINDOW_SECONDS]
+        if len(sends) >= self.group_per_minute:
+            start = sends[-self.group_per_minute] + GROUP_WINDOW_SECONDS
+        self._group_sends[chat_id] = [*sends, start]
+        return start
+
+    def _forget_idle_chats(self, now):
+        if len(self._next_in_chat) > 10_000:
+            self._next_in_chat = {c: t for c, t in self._next_in_chat.items() if t > now}
+
+    def pause(self, retry_after):
+        """Telegram's flood control: no message of this token leaves before it has passed."""
+        seconds = (
+            retry_after.total_seconds() if isinstance(retry_after, timedelta) else retry_after
+        )
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + float(seconds))
+        logger.warning("flood control: all sending pauses for %.0f s", float(seconds))
+
+
+def is_group(chat_id):
+    return isinstance(chat_id, int) and chat_id < 0
+
+
+_shared = None
+_shared_lock = threading.Lock()
+
+
+def shared_limiter():
+    """This process's limiter, created on first use from settings."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = SharedRateLimiter(
+                overall_per_second=settings.TELEGRAM_MESSAGES_PER_SECOND,
+                chat_interval=settings.TELEGRAM_CHAT_INTERVAL_SECONDS,
+                group_per_minute=settings.TELEGRAM_GROUP_MESSAGES_PER_MINUTE,
+            )
+        return _shared
