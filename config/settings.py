@@ -79,7 +79,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # Tests use a file too: components run in threads, and WAL behaves as in production.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_rentwatch.sqlite3")}
+    # One per test run, so that two runs at once do not delete each other's database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / f"test_rentwatch_{os.getpid()}.sqlite3")
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
