@@ -118,6 +118,8 @@ TELEGRAM_STAFF_IDS = env.list("TELEGRAM_STAFF_IDS", cast=int, default=[])
 TELEGRAM_MESSAGES_PER_SECOND = env.float("TELEGRAM_MESSAGES_PER_SECOND", default=30.0)
 TELEGRAM_CHAT_INTERVAL_SECONDS = env.float("TELEGRAM_CHAT_INTERVAL_SECONDS", default=1.0)
 TELEGRAM_GROUP_MESSAGES_PER_MINUTE = env.int("TELEGRAM_GROUP_MESSAGES_PER_MINUTE", default=20)
+# Seconds to wait for Telegram to answer a message we send before trying again later.
+TELEGRAM_SEND_TIMEOUT_SECONDS = env.float("TELEGRAM_SEND_TIMEOUT_SECONDS", default=20.0)
 # Long-polling timeout for getUpdates, in seconds.
 TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", default=10)
 
@@ -151,6 +153,8 @@ FETCH_USER_AGENT = env.str(
     default="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0 Safari/537.36",
 )
+# Photos sent with a listing, as an album when there are several (Telegram allows 10).
+LISTING_MAX_PHOTOS = env.int("LISTING_MAX_PHOTOS", default=4)
 # A delivery that fails this many times for a temporary reason is marked failed for staff.
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 # How often the bot records its heartbeat while it waits for updates.

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.utils import timezone
 
 from listings.models import City, District, FetchRun, Listing, PriceChange, Source
@@ -48,6 +49,13 @@ class SourceAdmin(admin.ModelAdmin):
         "created_at",
     ]
     actions = ["run_now"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # Django 6 will assume https for a URL typed without a scheme; do so already.
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     # Adds the "Try selectors" link to the change page.
     change_form_template = "admin/listings/source/change_form.html"
 

@@ -4,6 +4,7 @@ fetched or uploaded page, see what they yield, and keep them on the source."""
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -69,8 +71,17 @@ class Preview:
         return [table_row(listing) for listing in self.extraction.listings[:PREVIEW_ROWS]]
 
     @property
-    def missing(self):
-        return sorted(self.extraction.missing.items())
+    def summary(self):
+        found, cards = len(self.extraction.listings), self.extraction.cards
+        parts = [
+            f"Found {found} record{pluralize(found)} in {cards} card{pluralize(cards)}",
+            f"{self.extraction.skipped} skipped without an id or URL",
+            f"{self.extraction.duplicates} repeated",
+        ]
+        missing = ", ".join(
+            f"{name} in {n}" for name, n in sorted(self.extraction.missing.items())
+        )
+        return "; ".join(parts) + (f". Missing: {missing}." if missing else ". Nothing missing.")
 
 
 def preview_urls(model_admin):
@@ -98,11 +109,16 @@ def try_selectors(model_admin, request, object_id):
         return render_page(model_admin, request, source, form)
     if "_save" in request.POST:
         return save_selectors(model_admin, request, source, form.cleaned_data["selectors"])
+    return show_preview(model_admin, request, source, form)
 
+
+def show_preview(model_admin, request, source, form):
+    """The page again, with the records the selectors find on the fetched or uploaded page."""
     try:
         page = page_to_try(form.cleaned_data, source)
     except PageUnavailable as error:
         return render_page(model_admin, request, source, form, page_error=str(error))
+
     extraction = CssSelectorAdapter(form.cleaned_data["selectors"]).extract(page)
     logger.info(
         "selector preview for source %s: %d cards, %d records, %d skipped",
@@ -116,6 +132,7 @@ def try_selectors(model_admin, request, object_id):
 
 
 def save_selectors(model_admin, request, source, selectors):
+    """Stores the selectors on the source, in its admin history too, and returns to it."""
     if not model_admin.has_change_permission(request, source):
         raise PermissionDenied
 
@@ -155,34 +172,35 @@ def page_to_try(data, source):
 
 
 def fetch_page(url):
-    """The page at `url`, fetched once with a short timeout; PageUnavailable says what failed."""
-    headers = {"User-Agent": settings.FETCH_USER_AGENT}
+    """The page at `url`, fetched once within the timeout; PageUnavailable says what failed."""
+    # httpx's timeout bounds each wait; the deadline bounds a site that drips its page slowly.
+    deadline = time.monotonic() + FETCH_TIMEOUT_SECONDS
+    client = httpx.Client(
+        timeout=FETCH_TIMEOUT_SECONDS,
+        follow_redirects=True,
+        headers={"User-Agent": settings.FETCH_USER_AGENT},
+        proxy=settings.FETCH_PROXY or None,
+    )
     try:
-        with (
-            httpx.Client(
-                timeout=FETCH_TIMEOUT_SECONDS,
-                follow_redirects=True,
-                headers=headers,
-                proxy=settings.FETCH_PROXY or None,
-            ) as client,
-            client.stream("GET", url) as response,
-        ):
-            body = read_capped(response)
+        with client, client.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise PageUnavailable(f"{url} answered HTTP {response.status_code}.")
+            body = read_capped(response, deadline)
     except (httpx.HTTPError, httpx.InvalidURL) as error:
         reason = str(error) or type(error).__name__
         raise PageUnavailable(f"Could not fetch {url}: {reason}") from None
 
-    if response.status_code != 200:
-        raise PageUnavailable(f"{url} answered HTTP {response.status_code}.")
     return Page(url=str(response.url), text=decode(body, response.charset_encoding))
 
 
-def read_capped(response):
+def read_capped(response, deadline):
     body = bytearray()
     for chunk in response.iter_bytes():
         body += chunk
         if len(body) > MAX_PAGE_BYTES:
             raise PageUnavailable(f"The page is larger than {MAX_PAGE_BYTES // 1024 // 1024} MB.")
+        if time.monotonic() > deadline:
+            raise PageUnavailable(f"The page took longer than {FETCH_TIMEOUT_SECONDS} s to load.")
     return bytes(body)
 
 

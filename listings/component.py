@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from listings.adapters.base import AdapterError, get_adapter
+from listings.adapters.base import AdapterError, adapter_for_source
 from listings.fetching import Fetcher, make_http_client
 from listings.models import FetchRun
 from listings.storing import RunOutcome, claim_due_source, record_run
@@ -69,7 +69,7 @@ class ParserComponent(Component):
 
     async def fetch_and_parse(self, source):
         """Follow the source's pages up to the page cap; returns the RunOutcome."""
-        adapter = get_adapter(source.adapter)
+        adapter = adapter_for_source(source.adapter, source.selectors)
         url, visited, listings, first = source.search_url, set(), [], None
         while url and url not in visited and len(visited) < settings.PARSER_MAX_PAGES:
             visited.add(url)

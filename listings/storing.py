@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from listings.models import District, FetchRun, Listing, PriceChange, Source
 from listings.prices import monthly_price
-from subscriptions.matching import match_new_listings
+from subscriptions.matching import match_new_listings, match_price_drops
 
 logger = logging.getLogger(__name__)
 
@@ -130,13 +130,16 @@ def store_listings(source, parsed_listings, now):
     }
 
     result = StoreResult()
-    new_listings = []
+    new_listings, price_changes = [], []
     for external_id, parsed in by_external_id.items():
         listing = existing.get(external_id)
         if listing is None:
             new_listings.append(build_listing(source, parsed, resolve_district(parsed.locations)))
-        elif update_listing(listing, parsed, now):
+            continue
+        change = update_listing(listing, parsed, now)
+        if change:
             result.updated += 1
+            price_changes.append(change.pk)
 
     result.reposts = link_reposts(source, new_listings)
     Listing.objects.bulk_create(new_listings)
@@ -146,6 +149,7 @@ def store_listings(source, parsed_listings, now):
     result.new = len(new_listings)
     announce = [listing.pk for listing in new_listings if listing.repost_of_id is None]
     result.deliveries = match_new_listings(announce, now=now)
+    result.deliveries += match_price_drops(price_changes, now=now)
     return result
 
 
@@ -233,11 +237,11 @@ def near_price(old, new):
 
 
 def update_listing(listing, parsed, now):
-    """Record a price change on a listing seen before; True if anything changed."""
+    """Record a price change on a listing seen before; returns the PriceChange, if any."""
     if parsed.price is None or parsed.price == listing.price:
-        return False
+        return None
 
-    PriceChange.objects.create(
+    change = PriceChange.objects.create(
         listing=listing, old_price=listing.price, new_price=parsed.price, changed_at=now
     )
     listing.price = parsed.price
@@ -246,7 +250,7 @@ def update_listing(listing, parsed, now):
     if listing.deal == "rent":
         listing.price_per_month = monthly_price(parsed.price, listing.period)
     listing.save(update_fields=["price", "period", "price_text", "price_per_month"])
-    return True
+    return change
 
 
 def mark_unseen_removed(source, now):

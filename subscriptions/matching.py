@@ -7,7 +7,7 @@ live search filter and writes the outbox rows in the same statement.
 from django.db import connection
 from django.utils import timezone
 
-from listings.models import City, Listing
+from listings.models import City, Listing, PriceChange
 from subscriptions.models import Delivery, SearchFilter, Subscriber, Subscription
 
 BATCH_SIZE = 500
@@ -46,7 +46,7 @@ def match_sql():
                OR (f.allow_unknown_price = %(true)s
                    AND (l.currency <> c.currency OR {COMPARABLE_PRICE} IS NULL)))
         GROUP BY f.subscriber_id, l.id
-        ON CONFLICT (subscriber_id, listing_id, kind) DO NOTHING
+        ON CONFLICT (subscriber_id, listing_id) WHERE kind = 'new' DO NOTHING
     """
 
 
@@ -65,15 +65,59 @@ def match_new_listings(listing_ids, now=None):
         "true": True,
         "false": False,
     }
-    template = match_sql()
+    return execute_in_batches(match_sql(), "listing_ids", list(listing_ids), params)
 
-    created = 0
-    ids = list(listing_ids)
+
+def price_drop_sql():
+    return f"""
+        INSERT INTO {Delivery._meta.db_table}
+            (subscriber_id, listing_id, search_filter_id, kind, state, attempts,
+             next_attempt_at, created_at, message_ids, last_error, price_change_id)
+        SELECT d.subscriber_id, d.listing_id, MIN(d.search_filter_id), %(kind)s, %(state)s, 0,
+               %(now)s, %(now)s, '[]', '', pc.id
+        FROM {PriceChange._meta.db_table} pc
+        JOIN {Delivery._meta.db_table} d
+             ON d.listing_id = pc.listing_id AND d.kind = %(new)s AND d.state = %(sent)s
+        JOIN {SearchFilter._meta.db_table} f ON f.id = d.search_filter_id
+        JOIN {Subscriber._meta.db_table} s ON s.id = d.subscriber_id
+        WHERE pc.id IN ({{change_ids}})
+          AND pc.new_price < pc.old_price
+          AND f.notify_price_drops = %(true)s AND f.is_paused = %(false)s
+          AND s.blocked_at IS NULL
+          AND EXISTS (
+              SELECT 1 FROM {Subscription._meta.db_table} sub
+              WHERE sub.subscriber_id = s.id AND sub.state = %(active)s
+                AND sub.expires_at > %(now)s)
+        GROUP BY d.subscriber_id, d.listing_id, pc.id
+        ON CONFLICT (subscriber_id, price_change_id) WHERE kind = 'price_drop' DO NOTHING
+    """
+
+
+def match_price_drops(price_change_ids, now=None):
+    """Queue a "price dropped" delivery for everyone already told about each listing whose
+    search wants drops; returns the count. Call it in the transaction that stored the change."""
+    now = now or timezone.now()
+    params = {
+        "kind": Delivery.Kind.PRICE_DROP,
+        "state": Delivery.State.PENDING,
+        "new": Delivery.Kind.NEW,
+        "sent": Delivery.State.SENT,
+        "active": Subscription.State.ACTIVE,
+        "now": now,
+        "true": True,
+        "false": False,
+    }
+    return execute_in_batches(price_drop_sql(), "change_ids", list(price_change_ids), params)
+
+
+def execute_in_batches(template, placeholder, ids, params):
+    """Run `template` once per batch of ids, filling `{placeholder}`; returns rows written."""
+    written = 0
     with connection.cursor() as cursor:
         for start in range(0, len(ids), BATCH_SIZE):
             batch = ids[start : start + BATCH_SIZE]
-            placeholders = ", ".join(f"%(id{n})s" for n in range(len(batch)))
-            batch_params = params | {f"id{n}": listing_id for n, listing_id in enumerate(batch)}
-            cursor.execute(template.replace("{listing_ids}", placeholders), batch_params)
-            created += max(cursor.rowcount, 0)
-    return created
+            names = ", ".join(f"%(id{n})s" for n in range(len(batch)))
+            batch_params = params | {f"id{n}": row_id for n, row_id in enumerate(batch)}
+            cursor.execute(template.replace("{" + placeholder + "}", names), batch_params)
+            written += max(cursor.rowcount, 0)
+    return written

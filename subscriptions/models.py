@@ -1,9 +1,10 @@
 """Who gets alerts (subscribers and their subscriptions), what they want, and the outbox."""
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
-from listings.models import City, Deal, District, Listing
+from listings.models import City, Deal, District, Listing, PriceChange
 
 # A filter's rooms are a bit mask: bit 0 is a studio, bits 1-3 are 1-3 rooms, bit 4 is "4+".
 ROOM_CHOICES = [(0, "Studio"), (1, "1"), (2, "2"), (3, "3"), (4, "4+")]
@@ -76,6 +77,9 @@ class SearchFilter(models.Model):
         default=0, help_text="Bit n set: n rooms wanted (0 = studio, 4 = four or more); 0 = any"
     )
     allow_unknown_price = models.BooleanField(default=False)
+    notify_price_drops = models.BooleanField(
+        default=True, help_text="Also tell when a listing already sent gets cheaper"
+    )
     is_paused = models.BooleanField(default=False)
     is_draft = models.BooleanField(
         default=True, help_text="Still being built in the chat; drafts match nothing"
@@ -116,6 +120,9 @@ class Delivery(models.Model):
         SearchFilter, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NEW)
+    price_change = models.ForeignKey(
+        PriceChange, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
     state = models.CharField(max_length=7, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -129,9 +136,17 @@ class Delivery(models.Model):
         ordering = ["created_at"]
         verbose_name_plural = "deliveries"
         constraints = [
+            # A listing is announced to a person once, and each drop of its price once.
             models.UniqueConstraint(
-                fields=["subscriber", "listing", "kind"], name="delivery_once_per_listing"
-            )
+                fields=["subscriber", "listing"],
+                condition=Q(kind="new"),
+                name="delivery_new_once_per_listing",
+            ),
+            models.UniqueConstraint(
+                fields=["subscriber", "price_change"],
+                condition=Q(kind="price_drop"),
+                name="delivery_drop_once_per_change",
+            ),
         ]
         indexes = [models.Index(fields=["state", "next_attempt_at"])]
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from listings.models import Listing
+from listings.models import Listing, PriceChange
 from subscriptions.models import Delivery, Subscriber
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ class ClaimedDelivery:
     attempts: int
     search_name: str
     listing: Listing
+    price_change: PriceChange | None = None
 
 
 def claim_next_delivery(now=None):
@@ -43,7 +44,7 @@ def claim_next_delivery(now=None):
             continue
 
         delivery = Delivery.objects.select_related(
-            "subscriber", "listing__district", "listing__source", "search_filter"
+            "subscriber", "listing__district", "listing__source", "search_filter", "price_change"
         ).get(pk=delivery_id)
         reason = why_undeliverable(delivery.subscriber, now)
         if reason:
@@ -56,6 +57,7 @@ def claim_next_delivery(now=None):
             attempts=delivery.attempts,
             search_name=str(delivery.search_filter or ""),
             listing=delivery.listing,
+            price_change=delivery.price_change,
         )
     return None
 

@@ -141,7 +141,9 @@ def choose_city(chat_id, search_id, city_id):
 def choose_deal(chat_id, search_id, deal):
     search = own_search(chat_id, search_id)
     search.deal = deal
-    search.draft_step = STEP_DISTRICTS
+    # A city nobody has divided into districts has nothing to pick: go on to the price.
+    has_districts = search.city.districts.exists()
+    search.draft_step = STEP_DISTRICTS if has_districts else STEP_PRICE
     search.save()
     return view(search)
 

@@ -4,12 +4,14 @@ Handlers keep nothing between updates; what a renter is building lives in the da
 (`subscriptions.searches`), so the bot may restart at any moment.
 """
 
+import contextlib
 import logging
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import translation
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -106,7 +108,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE):
         logger.warning("chat %s pressed a button of another's search: %r", chat_id, query.data)
         await query.answer(screens.not_yours_text(), show_alert=True)
         return
-    except (searches.Gone, ValueError, LookupError):
+    # A city or district deleted since the button was drawn is as stale as a deleted search.
+    except (searches.Gone, ObjectDoesNotExist, ValueError, LookupError):
         await query.answer(screens.gone_text())
         text, keyboard = screens.searches_list(await db(searches.saved_searches)(chat_id))
         await show(query, text, keyboard)
@@ -192,8 +195,15 @@ async def show(query, text, keyboard):
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            raise
+        if "not modified" in str(error).lower():
+            return
+
+        # The message can no longer be edited (too old, deleted): the step is already stored,
+        # so show its screen as a new message rather than leave the renter on the old one.
+        logger.info("could not edit message %s: %s", query.message.message_id, error)
+        await query.message.chat.send_message(
+            text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+        )
 
 
 # -- typing ------------------------------------------------------------------------------------
@@ -227,7 +237,12 @@ async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE):
     """Logs an unexpected error once and tells the renter something went wrong."""
     update_id = update.update_id if isinstance(update, Update) else None
     logger.error("update %s failed", update_id, exc_info=context.error)
-    if isinstance(update, Update) and update.effective_chat:
-        await context.bot.send_message(
-            update.effective_chat.id, "Sorry, something went wrong. Please try again."
-        )
+    if not isinstance(update, Update):
+        return
+
+    # A press left unanswered keeps its spinner until Telegram gives up on it.
+    if update.callback_query:
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer()
+    if update.effective_chat:
+        await context.bot.send_message(update.effective_chat.id, screens.error_text())

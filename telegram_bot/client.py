@@ -33,7 +33,14 @@ def file_base_url():
 def make_bot(pool_size=8):
     """A Bot with its own HTTP connection pool, for the parser or the worker; it shares the
     process's rate limiter with every other Bot of the token."""
-    request = HTTPXRequest(connection_pool_size=pool_size, connect_timeout=10, read_timeout=20)
+    timeout = settings.TELEGRAM_SEND_TIMEOUT_SECONDS
+    request = HTTPXRequest(
+        connection_pool_size=pool_size,
+        connect_timeout=10,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        media_write_timeout=timeout,
+    )
     return ExtBot(
         bot_token(),
         base_url=settings.TELEGRAM_API_BASE_URL,

@@ -7,7 +7,7 @@ from django.conf import settings
 from runtime.db import db
 from subscriptions import outbox
 from telegram_bot.listing_message import listing_message
-from telegram_bot.sending import Outcome, send_html
+from telegram_bot.sending import Outcome, send_listing
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +24,8 @@ async def deliver_one_pending(bot, pause):
     if claimed is None:
         return False
 
-    text, keyboard = await db(listing_message)(claimed.listing, claimed.search_name)
-    result = await send_html(bot, claimed.chat_id, text, keyboard)
+    message = await db(listing_message)(claimed.listing, claimed.search_name, claimed.price_change)
+    result = await send_listing(bot, claimed.chat_id, message)
     await record_outcome(claimed, result, pause)
     return True
 

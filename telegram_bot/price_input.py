@@ -13,7 +13,7 @@ MAX_INPUT_LENGTH = 100
 NUMBER = re.compile(r"-?\d[\d\s.,'\u00a0\u202f]*(?:\s*[kк]\b|\s*тыс)?", re.I)
 RANGE_DASH = re.compile(r"(\d\s*(?:[kк]|тыс)?)\s*[-–—]\s*(\d)", re.I)
 UPPER_WORDS = re.compile(r"\b(до|up\s*to|to|max|under|below|bis|maximal|не\s*дороже)\b|<|≤", re.I)
-LOWER_WORDS = re.compile(r"\b(от|from|min|over|above|ab|mindestens)\b|>|≥", re.I)
+LOWER_WORDS = re.compile(r"\b(от|from|min|over|above|ab|mindestens)\b|>|≥|\d\s*[kк]?\s*\+", re.I)
 
 
 @dataclass
@@ -41,6 +41,10 @@ def parse_price_range(text):
         raise PriceInputError("negative")
     if any(amount > ABSURD_PRICE for amount in amounts):
         raise PriceInputError("absurd")
+
+    # "0" or "0-0" would match nothing: a search that silently never fires.
+    if max(amounts) == 0:
+        raise PriceInputError("not a price")
 
     if len(amounts) == 2:
         low, high = amounts

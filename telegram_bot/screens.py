@@ -55,7 +55,7 @@ def greeting(registration, first_name):
         else:
             lines.append(_("Your access runs until <b>{date}</b>.").format(date=until))
     else:
-        lines.append(_("Your access has ended; send /subscription to renew it."))
+        lines.append(_("You have no active subscription, so I am not sending alerts now."))
     lines.append(_("Tell me what you are looking for:"))
     return "\n\n".join(lines), start_keyboard(registration.search_count)
 
@@ -276,6 +276,10 @@ def cancelled_text():
 
 def gone_text():
     return _("That search no longer exists.")
+
+
+def error_text():
+    return _("Sorry, something went wrong. Please try again.")
 
 
 def not_yours_text():

@@ -8,8 +8,8 @@ from django.test import override_settings
 
 from telegram_bot import ratelimit
 from telegram_bot.ratelimit import SharedRateLimiter
-from tests.fakes.bot_api import FakeTelegram
-from tests.fakes.listing_site import FakeSite
+from tests.fakes.site import FakeSite
+from tests.fakes.telegram import FakeTelegram
 from tests.pages import FIXTURES_DIR
 
 

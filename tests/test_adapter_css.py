@@ -203,6 +203,18 @@ def test_cards_without_a_url_are_skipped_and_counted():
     assert len(extraction.listings) == 26
 
 
+def test_a_card_without_its_id_is_skipped_not_given_another_id():
+    selectors = {**KLEINANZEIGEN_SELECTORS, "card": "article.aditem"}
+    cut = load_page(KLEINANZEIGEN).text.replace('data-adid="3337375537"', "", 1)
+    page = Page(url=KLEINANZEIGEN_URL, text=cut)
+
+    extraction = CssSelectorAdapter(selectors).extract(page)
+
+    assert extraction.skipped == 1
+    assert "3337375537" not in by_id(extraction.listings)
+    assert len(extraction.listings) == 25
+
+
 def test_a_page_where_no_card_matches_is_an_error():
     page = load_page(WG_GESUCHT, url=WG_GESUCHT_URL)
 

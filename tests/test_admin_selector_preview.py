@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from listings import admin_preview
 from listings.models import Source
 from tests import factories as make
 from tests.pages import fixture_path
@@ -64,7 +65,8 @@ def test_an_uploaded_page_shows_the_records_the_selectors_find(admin_client, sou
     assert "Found 26 records in 27 cards; 0 skipped without an id or URL; 1 repeated." in page
     assert "Sofort bezugsfertig - tolle 2-Zi.-Wohnung in attraktivem Neubau in Mitte" in page
     assert "<td>1730</td>" in page
-    assert page.count("<tr>") == 1 + 20  # the header and the first twenty records
+    table = page.split('id="selector-preview"')[1].split("</table>")[0]
+    assert table.count("<tr>") == 1 + 20  # the header and the first twenty records
 
 
 def test_a_fetched_page_shows_the_records_the_selectors_find(admin_client, source, fake_site):
@@ -93,6 +95,20 @@ def test_a_page_the_site_refuses_is_reported(admin_client, source, fake_site):
 
     assert "gone.html answered HTTP 404." in html(response)
     assert "selector-preview" not in html(response)
+
+
+def test_a_site_that_does_not_answer_in_time_is_reported(
+    admin_client, source, fake_site, monkeypatch
+):
+    monkeypatch.setattr(admin_preview, "FETCH_TIMEOUT_SECONDS", 0.2)
+    fake_site.route("slow.html", body="<html></html>", delay=2)
+
+    response = admin_client.post(
+        preview_url(source),
+        {"selectors": json.dumps(WG_GESUCHT_SELECTORS), "url": fake_site.url("slow.html")},
+    )
+
+    assert f"Could not fetch {fake_site.url('slow.html')}: timed out" in html(response)
 
 
 def test_bad_selectors_are_explained_and_not_saved(admin_client, source):

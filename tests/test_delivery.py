@@ -4,6 +4,7 @@ import time
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.utils import timezone
 
 from subscriptions.models import Delivery, Subscriber
 from telegram_bot.client import make_bot
@@ -183,3 +184,73 @@ def test_deliveries_for_an_expired_subscriber_are_skipped(bot_settings, fake_tel
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SKIPPED
     assert fake_telegram.calls_to("sendMessage") == []
+
+
+PHOTOS = ["https://img.example/1.jpg", "https://img.example/2.jpg", "https://img.example/3.jpg"]
+
+
+def test_a_listing_with_photos_arrives_as_an_album_with_the_caption_first(
+    bot_settings, fake_telegram, source
+):
+    renter = make.subscriber()
+    delivery = queue(renter, make.listing(source, price=9_000, photo_urls=PHOTOS))
+
+    drain()
+
+    [album] = fake_telegram.calls_to("sendMediaGroup")
+    assert [item["media"] for item in album.params["media"]] == PHOTOS
+    assert "9,000 AED" in album.params["media"][0]["caption"]
+    assert "caption" not in album.params["media"][1]
+    delivery.refresh_from_db()
+    assert len(delivery.message_ids) == 3
+
+
+def test_photos_telegram_cannot_fetch_fall_back_to_text_and_the_listing_arrives_once(
+    bot_settings, fake_telegram, source
+):
+    renter = make.subscriber()
+    delivery = queue(renter, make.listing(source, price=9_000, photo_urls=PHOTOS))
+    for method in ("sendMediaGroup", "sendPhoto"):
+        fake_telegram.fail_next(
+            method, error_code=400, description="Bad Request: failed to get HTTP URL content"
+        )
+
+    drain()
+
+    [message] = fake_telegram.messages(renter.chat_id)
+    assert "9,000 AED" in message["text"] and "photo" not in message
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SENT
+
+
+def test_a_send_that_times_out_is_retried_later_not_marked_sent(
+    bot_settings, fake_telegram, source, settings
+):
+    settings.TELEGRAM_SEND_TIMEOUT_SECONDS = 0.3
+    renter = make.subscriber()
+    delivery = queue(renter, make.listing(source, price=1))
+    fake_telegram.hang_next("sendMessage", 1.0)
+
+    drain()
+
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.PENDING
+    assert "TimedOut" in delivery.last_error
+    assert delivery.attempts == 1
+
+
+def test_a_delivery_failing_every_time_is_given_up_with_the_error_kept(
+    bot_settings, fake_telegram, source, settings
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 3
+    renter = make.subscriber()
+    delivery = queue(renter, make.listing(source, price=1))
+    fake_telegram.fail_next("sendMessage", error_code=500, description="Internal", times=3)
+
+    for _ in range(3):
+        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        drain()
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (Delivery.State.FAILED, 3)
+    assert "Internal" in delivery.last_error

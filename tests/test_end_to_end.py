@@ -112,7 +112,8 @@ def press_district(fake_telegram, name):
 
 
 def listing_messages(fake_telegram):
-    return [m for m in fake_telegram.messages(CHAT) if "bayut.com/property" in m["text"]]
+    """The bot's messages that carry a listing: those with a button opening one."""
+    return [m for m in fake_telegram.messages(CHAT) if message_urls(m)]
 
 
 def message_urls(message):

@@ -2,8 +2,10 @@
 
 from . import (  # noqa: F401
     bayut,
+    css_selectors,
     halooglasi,
     immoscout24,
+    jsonld,
     kleinanzeigen,
     krisha,
     otodom,

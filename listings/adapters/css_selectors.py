@@ -87,7 +87,13 @@ class CssSelectorAdapter(Adapter):
                 f"css: no listings on the page ({extraction.cards} cards matched, "
                 f"{extraction.skipped} without an id or URL); have the site or selectors changed?"
             )
-        logger.debug("css: %s", extraction)
+        logger.debug(
+            "css: %d cards, %d listings, missing %s on %s",
+            extraction.cards,
+            len(extraction.listings),
+            dict(extraction.missing),
+            page.url,
+        )
         return ParseResult(extraction.listings, next_page_url=extraction.next_page_url)
 
     def extract(self, page):
@@ -122,7 +128,8 @@ class CssSelectorAdapter(Adapter):
         """One listing from a card, or None when the card has no URL or id."""
         values = {name: spec.read(card) for name, spec in self.specs.items() if name in FIELDS}
         url = values["url"]
-        external_id = values.get("id") or url
+        # Without an id selector the URL is the id; with one, a card lacking it is skipped.
+        external_id = values["id"] if "id" in self.specs else url
         if not url or not external_id:
             return None
 
