@@ -153,6 +153,9 @@ FETCH_USER_AGENT = env.str(
     default="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0 Safari/537.36",
 )
+# A delivery claimed longer ago than this was being sent by a process that died: another
+# sender takes it again (a message in flight at the crash may then arrive twice).
+DELIVERY_CLAIM_TIMEOUT_SECONDS = env.int("DELIVERY_CLAIM_TIMEOUT_SECONDS", default=300)
 # Photos sent with a listing, as an album when there are several (Telegram allows 10).
 LISTING_MAX_PHOTOS = env.int("LISTING_MAX_PHOTOS", default=4)
 # A delivery that fails this many times for a temporary reason is marked failed for staff.

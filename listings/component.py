@@ -26,11 +26,10 @@ class ParserComponent(Component):
         """Parse due sources and drain the outbox until a stop is requested."""
         async with make_bot() as bot, make_http_client() as client:
             self.bot, self.fetcher = bot, Fetcher(client)
-            released = await db(release_stale_claims)()
-            if released:
-                self.logger.warning("requeued %d deliveries left unsent by a crash", released)
-
             while not self.stopping:
+                released = await db(release_stale_claims)()
+                if released:
+                    self.logger.warning("requeued %d deliveries a crashed sender left", released)
                 parsed = await self.parse_one_due_source()
                 delivered = await self.deliver_pending(bot)
                 await self.beat()

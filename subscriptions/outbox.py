@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -12,9 +13,6 @@ from listings.models import Listing, PriceChange
 from subscriptions.models import Delivery, Subscriber
 
 logger = logging.getLogger(__name__)
-
-# A delivery claimed longer ago than this was being sent by a process that died.
-STALE_CLAIM = timedelta(minutes=5)
 
 
 @dataclass
@@ -73,9 +71,10 @@ def why_undeliverable(subscriber, now):
 def release_stale_claims(now=None):
     """Return deliveries left in `sending` by a crashed process to the queue; returns count."""
     now = now or timezone.now()
-    return Delivery.objects.filter(
-        state=Delivery.State.SENDING, claimed_at__lt=now - STALE_CLAIM
-    ).update(state=Delivery.State.PENDING, next_attempt_at=now)
+    stale = now - timedelta(seconds=settings.DELIVERY_CLAIM_TIMEOUT_SECONDS)
+    return Delivery.objects.filter(state=Delivery.State.SENDING, claimed_at__lt=stale).update(
+        state=Delivery.State.PENDING, next_attempt_at=now
+    )
 
 
 def mark_sent(delivery_id, message_ids):
