@@ -120,3 +120,15 @@ def mark_subscriber_blocked(subscriber_id, error):
 def move_subscriber_chat(subscriber_id, new_chat_id):
     """A group became a supergroup: Telegram gave us its new chat id."""
     Subscriber.objects.filter(pk=subscriber_id).update(chat_id=new_chat_id)
+
+
+def recently_sent(chat_id, limit=5):
+    """The listings most recently sent to this chat, newest first, with the search's name."""
+    sent = (
+        Delivery.objects.filter(
+            subscriber__chat_id=chat_id, state=Delivery.State.SENT, kind=Delivery.Kind.NEW
+        )
+        .select_related("listing__source", "listing__district", "search_filter")
+        .order_by("-sent_at")[:limit]
+    )
+    return [(delivery.listing, str(delivery.search_filter or "")) for delivery in sent]

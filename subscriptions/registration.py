@@ -68,3 +68,26 @@ def access_until(subscriber, now=None):
         .first()
     )
     return latest.expires_at if latest else None
+
+
+@dataclass
+class AccessStatus:
+    access_until: datetime | None
+    kind: str
+    language: str
+
+
+def access_status(chat_id):
+    """What the subscriber behind this chat has: until when, and of what kind."""
+    subscriber = Subscriber.objects.filter(chat_id=chat_id).first()
+    if subscriber is None:
+        return AccessStatus(None, "", "")
+    now = timezone.now()
+    current = (
+        subscriber.subscriptions.filter(state=Subscription.State.ACTIVE, expires_at__gt=now)
+        .order_by("-expires_at")
+        .first()
+    )
+    if current is None:
+        return AccessStatus(None, "", subscriber.language)
+    return AccessStatus(current.expires_at, current.kind, subscriber.language)

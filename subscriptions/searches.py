@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 
-from listings.models import City, District, Source
+from listings.models import City, District, Listing, Source
 from subscriptions.models import MAX_ROOM_BIT, SearchFilter, Subscriber
 
 # The questions, in the order the chat asks them.
@@ -211,3 +212,50 @@ def saved_searches(chat_id):
 
 def delete(chat_id, search_id):
     own_search(chat_id, search_id, drafts_only=False).delete()
+
+
+def set_all_paused(chat_id, paused):
+    """Pause (or resume) every saved search of this chat; returns how many changed."""
+    return SearchFilter.objects.filter(
+        subscriber__chat_id=chat_id, is_draft=False, is_paused=not paused
+    ).update(is_paused=paused)
+
+
+def toggle_paused(chat_id, search_id):
+    search = own_search(chat_id, search_id, drafts_only=False)
+    search.is_paused = not search.is_paused
+    search.save(update_fields=["is_paused"])
+    return view(search)
+
+
+def recent_matches(chat_id, search_id, limit=3):
+    """The newest stored listings this search would have matched: what it will bring."""
+    search = own_search(chat_id, search_id, drafts_only=False)
+    listings = Listing.objects.filter(
+        city_id=search.city_id, deal=search.deal, removed_at__isnull=True, repost_of__isnull=True
+    )
+    district_ids = list(search.districts.values_list("pk", flat=True))
+    if district_ids:
+        listings = listings.filter(district_id__in=district_ids)
+    if search.rooms:
+        rooms = Q(rooms__in=[r for r in search.rooms if r < MAX_ROOM_BIT])
+        if MAX_ROOM_BIT in search.rooms:
+            rooms |= Q(rooms__gte=MAX_ROOM_BIT)
+        listings = listings.filter(rooms)
+    listings = listings.filter(price_condition(search))
+    return list(listings.select_related("source", "district").order_by("-first_seen_at")[:limit])
+
+
+def price_condition(search):
+    """The same price rule as the matching SQL: monthly rent, or the price of a sale."""
+    if search.price_min is None and search.price_max is None:
+        return Q()
+    field = "price" if search.deal == "sale" else "price_per_month"
+    known = Q(currency=search.city.currency, **{f"{field}__isnull": False})
+    if search.price_min is not None:
+        known &= Q(**{f"{field}__gte": search.price_min})
+    if search.price_max is not None:
+        known &= Q(**{f"{field}__lte": search.price_max})
+    if search.allow_unknown_price:
+        return known | Q(**{f"{field}__isnull": True}) | ~Q(currency=search.city.currency)
+    return known

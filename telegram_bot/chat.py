@@ -24,14 +24,19 @@ from telegram.ext import (
 from runtime.db import db
 from subscriptions import registration, searches
 from telegram_bot import screens
+from telegram_bot.account import recent_matches_text, register_account_handlers
 from telegram_bot.price_input import PriceInputError, parse_price_range
 
 logger = logging.getLogger(__name__)
 
 COMMANDS = [
-    ("start", "Start, or come back after a pause"),
+    ("start", "Start"),
     ("new", "Build a new search"),
-    ("filters", "Your searches"),
+    ("filters", "Your searches: pause or delete them"),
+    ("latest", "The last listings sent to you"),
+    ("subscription", "Until when your access runs"),
+    ("stop", "Stop all alerts"),
+    ("resume", "Turn alerts back on"),
     ("help", "How Rentwatch works"),
 ]
 
@@ -41,6 +46,7 @@ def register_handlers(application: Application):
     application.add_handler(CommandHandler("help", show_help))
     application.add_handler(CommandHandler(["filters", "searches"], list_searches))
     application.add_handler(CommandHandler("new", new_search_command))
+    register_account_handlers(application)
     application.add_handler(CallbackQueryHandler(button))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, typed_text))
     application.add_handler(MessageHandler(filters.ALL, not_understood))
@@ -130,6 +136,9 @@ def apply_button(chat_id, payload):
         return screens.build_screen(draft) if draft else (screens.too_many_searches(), None)
     if payload == "list":
         return screens.searches_list(searches.saved_searches(chat_id))
+    if payload.startswith("pause:"):
+        searches.toggle_paused(chat_id, int(payload.split(":")[1]))
+        return screens.searches_list(searches.saved_searches(chat_id))
     if payload.startswith(("del:", "delok:")):
         kind, search_id = payload.split(":")
         if kind == "del":
@@ -169,7 +178,8 @@ def apply_search_action(chat_id, search_id, action, arguments):
         case "ok":
             draft = searches.show(chat_id, search_id)
             saved = searches.save(chat_id, search_id, screens.default_name(draft))
-            return screens.saved_text(saved), None
+            matches = searches.recent_matches(chat_id, search_id)
+            return f"{screens.saved_text(saved)}\n\n{recent_matches_text(matches)}", None
         case "x":
             searches.cancel(chat_id, search_id)
             return screens.cancelled_text(), None

@@ -71,7 +71,10 @@ def help_text():
     return _(
         "<b>Rentwatch</b> sends you new apartment listings that match your searches.\n\n"
         "/start — start, or come back after /stop\n"
-        "/filters — your searches: see or delete them\n"
+        "/filters — your searches: pause, resume or delete them\n"
+        "/latest — the last listings sent to you\n"
+        "/subscription — until when your access runs\n"
+        "/stop — stop all alerts; /resume turns them back on\n"
         "/new — build a new search\n"
         "/help — this screen\n\n"
         "While building a search you may type a price range instead of pressing a button, "
@@ -93,12 +96,13 @@ def searches_list(views):
     for number, search in enumerate(views, start=1):
         paused = _(" (paused)") if search.is_paused else ""
         lines.append(f"{number}. {escape(search.name)}{paused}\n    {escape(summary(search))}")
+        pause = _("▶️ Resume") if search.is_paused else _("⏸ Pause")
         rows.append(
             [
+                Button(f"{pause} {number}", callback_data=f"pause:{search.id}"),
                 Button(
-                    _("🗑 Delete “{name}”").format(name=search.name[:30]),
-                    callback_data=f"del:{search.id}",
-                )
+                    _("🗑 Delete {number}").format(number=number), callback_data=f"del:{search.id}"
+                ),
             ]
         )
     rows.append([Button(_("🔎 New search"), callback_data="new")])
