@@ -1,6 +1,62 @@
+from datetime import timedelta
+
 from django.contrib import admin
+from django.db.models import Q
+from django.utils import timezone
 
 from subscriptions.models import Delivery, SearchFilter, Subscriber, Subscription
+from subscriptions.registration import end_access_now, extend_access
+
+
+def subscribers_of(queryset):
+    """The subscribers behind a queryset of subscribers or of subscriptions."""
+    if queryset.model is Subscriber:
+        return list(queryset)
+    return list(Subscriber.objects.filter(subscriptions__in=queryset).distinct())
+
+
+@admin.action(description="Extend access by 7 days")
+def extend_7_days(modeladmin, request, queryset):
+    extend(modeladmin, request, queryset, 7)
+
+
+@admin.action(description="Extend access by 30 days")
+def extend_30_days(modeladmin, request, queryset):
+    extend(modeladmin, request, queryset, 30)
+
+
+def extend(modeladmin, request, queryset, days):
+    subscribers = subscribers_of(queryset)
+    for subscriber in subscribers:
+        extend_access(subscriber, days)
+    modeladmin.message_user(request, f"Extended {len(subscribers)} subscribers by {days} days.")
+
+
+@admin.action(description="End access now")
+def expire_now(modeladmin, request, queryset):
+    subscribers = subscribers_of(queryset)
+    for subscriber in subscribers:
+        end_access_now(subscriber)
+    modeladmin.message_user(
+        request, f"Access of {len(subscribers)} subscribers ends now; the worker tells them."
+    )
+
+
+class ExpiryWindowFilter(admin.SimpleListFilter):
+    title = "expires"
+    parameter_name = "expires"
+
+    def lookups(self, request, model_admin):
+        return [("7", "within 7 days"), ("30", "within 30 days"), ("past", "in the past")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "past":
+            return queryset.filter(expires_at__lte=now)
+        if self.value() in ("7", "30"):
+            until = now + timedelta(days=int(self.value()))
+            return queryset.filter(Q(expires_at__gt=now) & Q(expires_at__lte=until))
+        return queryset
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -22,15 +78,17 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_filter = ["language", ("blocked_at", admin.EmptyFieldListFilter)]
     search_fields = ["username", "first_name", "last_name", "=chat_id", "=user_id"]
     inlines = [SubscriptionInline, SearchFilterInline]
+    actions = [extend_7_days, extend_30_days, expire_now]
 
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ["subscriber", "kind", "state", "starts_at", "expires_at"]
-    list_filter = ["state", "kind", "expires_at"]
+    list_filter = ["state", "kind", ExpiryWindowFilter]
     search_fields = ["subscriber__username", "=subscriber__chat_id"]
     list_select_related = ["subscriber"]
     date_hierarchy = "expires_at"
+    actions = [extend_7_days, extend_30_days, expire_now]
 
 
 @admin.register(SearchFilter)

@@ -5,7 +5,9 @@ still expire a subscription once and tell its subscriber once.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from subscriptions.models import Subscription
@@ -65,3 +67,59 @@ def claim_one_expiry_notice(now=None):
 def unclaim_expiry_notice(subscription_id):
     """The notice could not be sent for a passing reason: let the next tick try again."""
     Subscription.objects.filter(pk=subscription_id).update(expiry_notified_at=None)
+
+
+@dataclass
+class Reminder:
+    subscription_id: int
+    subscriber_id: int
+    chat_id: int
+    language: str
+    days: int
+    expires_at: object
+
+
+def claim_one_reminder(now=None):
+    """Claim a reminder that is due ("your access ends in N days"); None if none is.
+
+    The claim appends N to `reminders_sent` with a conditional UPDATE on the list as it was
+    read, so two workers never both send it.
+    """
+    now = now or timezone.now()
+    for days in sorted(settings.REMINDER_DAYS, reverse=True):
+        due = Subscription.objects.filter(
+            state=Subscription.State.ACTIVE,
+            expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=days),
+            subscriber__blocked_at__isnull=True,
+        ).select_related("subscriber")
+        for subscription in due.order_by("expires_at")[:20]:
+            if days in subscription.reminders_sent or renewed_beyond(subscription):
+                continue
+            claimed = Subscription.objects.filter(
+                pk=subscription.pk, reminders_sent=subscription.reminders_sent
+            ).update(reminders_sent=[*subscription.reminders_sent, days])
+            if claimed:
+                subscriber = subscription.subscriber
+                return Reminder(
+                    subscription.pk,
+                    subscriber.pk,
+                    subscriber.chat_id,
+                    subscriber.language,
+                    days,
+                    subscription.expires_at,
+                )
+    return None
+
+
+def renewed_beyond(subscription):
+    """A later subscription already continues this one: no reminder is needed."""
+    return subscription.subscriber.subscriptions.filter(
+        state=Subscription.State.ACTIVE, expires_at__gt=subscription.expires_at
+    ).exists()
+
+
+def unclaim_reminder(subscription_id, days):
+    subscription = Subscription.objects.get(pk=subscription_id)
+    remaining = [d for d in subscription.reminders_sent if d != days]
+    Subscription.objects.filter(pk=subscription_id).update(reminders_sent=remaining)

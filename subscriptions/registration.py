@@ -91,3 +91,32 @@ def access_status(chat_id):
     if current is None:
         return AccessStatus(None, "", subscriber.language)
     return AccessStatus(current.expires_at, current.kind, subscriber.language)
+
+
+def extend_access(subscriber, days, kind=Subscription.Kind.GIFT):
+    """Add `days` of access, counted from the later of now and the current end."""
+    now = timezone.now()
+    with transaction.atomic():
+        current = (
+            subscriber.subscriptions.select_for_update()
+            .filter(state=Subscription.State.ACTIVE, expires_at__gt=now)
+            .order_by("-expires_at")
+            .first()
+        )
+        if current:
+            current.expires_at += timedelta(days=days)
+            current.save(update_fields=["expires_at"])
+            return current
+        return Subscription.objects.create(
+            subscriber=subscriber,
+            kind=kind,
+            starts_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+
+
+def end_access_now(subscriber):
+    """Make every active subscription end now; the worker expires it and tells them."""
+    return subscriber.subscriptions.filter(
+        state=Subscription.State.ACTIVE, expires_at__gt=timezone.now()
+    ).update(expires_at=timezone.now())

@@ -65,3 +65,49 @@ def test_admin_asks_strangers_to_log_in(client):
 
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def act(admin_client, model, action, rows):
+    changelist = reverse(f"admin:subscriptions_{model}_changelist")
+    return admin_client.post(
+        changelist, {"action": action, "_selected_action": [row.pk for row in rows]}
+    )
+
+
+def test_staff_extend_access_from_the_current_end(admin_client):
+    renter = make.subscriber()
+    trial = renter.subscriptions.get()
+    end = trial.expires_at
+
+    act(admin_client, "subscriber", "extend_30_days", [renter])
+
+    trial.refresh_from_db()
+    assert trial.expires_at == end + timedelta(days=30)
+
+
+def test_staff_extend_an_expired_subscriber_from_now(admin_client):
+    lapsed = make.subscriber(active=False)
+
+    act(admin_client, "subscription", "extend_7_days", list(lapsed.subscriptions.all()))
+
+    current = lapsed.subscriptions.get(state="active")
+    assert current.expires_at - timezone.now() > timedelta(days=6, hours=23)
+
+
+def test_staff_end_access_now(admin_client):
+    renter = make.subscriber()
+
+    act(admin_client, "subscriber", "expire_now", [renter])
+
+    assert renter.subscriptions.get().expires_at <= timezone.now()
+
+
+def test_subscriptions_filter_by_expiry_window(admin_client):
+    soon, later = make.subscriber(), make.subscriber()
+    later.subscriptions.update(expires_at=timezone.now() + timedelta(days=20))
+
+    page = admin_client.get(
+        reverse("admin:subscriptions_subscription_changelist"), {"expires": "7"}
+    ).content.decode()
+
+    assert soon.username in page and later.username not in page

@@ -56,3 +56,41 @@ def test_a_subscriber_who_blocked_the_bot_is_marked_blocked(fake_telegram, lapse
     tick()
 
     assert Subscriber.objects.get().blocked_at is not None
+
+
+@pytest.fixture
+def ending_in_two_days(telegram_settings):
+    renter = make.subscriber()
+    Subscription.objects.update(expires_at=timezone.now() + timedelta(days=2, hours=12))
+    return renter
+
+
+def test_reminders_go_out_once_each_on_the_configured_days(
+    fake_telegram, ending_in_two_days, settings, time_machine
+):
+    settings.REMINDER_DAYS = [3, 1]
+    renter = ending_in_two_days
+
+    tick()
+    tick()
+    time_machine.move_to(timezone.now() + timedelta(days=1, hours=13))
+    tick()
+    tick()
+
+    texts = [m["text"] for m in fake_telegram.messages(renter.chat_id)]
+    assert len(texts) == 2
+    assert "ends in 3 days" in texts[0] or "ends in 2 days" in texts[0]
+    assert "ends tomorrow" in texts[1]
+    assert Subscription.objects.get().reminders_sent == [3, 1]
+
+
+def test_a_renewed_subscriber_gets_no_reminder(fake_telegram, ending_in_two_days):
+    Subscription.objects.create(
+        subscriber=ending_in_two_days,
+        kind="paid",
+        expires_at=timezone.now() + timedelta(days=40),
+    )
+
+    tick()
+
+    assert fake_telegram.messages(ending_in_two_days.chat_id) == []
