@@ -1,15 +1,15 @@
 """The parser component: claims due sources, fetches and parses them, stores what is new and
 delivers the resulting notifications with its own Bot."""
 
-import asyncio
 import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from listings.adapters.base import AdapterError, adapter_for_source
+from listings.adapters.base import AdapterError
 from listings.fetching import Fetcher, make_http_client
 from listings.models import FetchRun
+from listings.parsing_pool import parse_page, shutdown_pool
 from listings.storing import RunOutcome, claim_due_source, record_run
 from runtime.components import Component
 from runtime.db import db
@@ -26,15 +26,22 @@ class ParserComponent(Component):
         """Parse due sources and drain the outbox until a stop is requested."""
         async with make_bot() as bot, make_http_client() as client:
             self.bot, self.fetcher = bot, Fetcher(client)
-            while not self.stopping:
-                released = await db(release_stale_claims)()
-                if released:
-                    self.logger.warning("requeued %d deliveries a crashed sender left", released)
-                parsed = await self.parse_one_due_source()
-                delivered = await self.deliver_pending(bot)
-                await self.beat()
-                if not parsed and not delivered:
-                    await self.wait(settings.PARSER_IDLE_SECONDS)
+            try:
+                await self.work(bot)
+            finally:
+                shutdown_pool()
+
+    async def work(self, bot):
+        """The parser's loop: a due source, then the outbox, then a pause when idle."""
+        while not self.stopping:
+            released = await db(release_stale_claims)()
+            if released:
+                self.logger.warning("requeued %d deliveries a crashed sender left", released)
+            parsed = await self.parse_one_due_source()
+            delivered = await self.deliver_pending(bot)
+            await self.beat()
+            if not parsed and not delivered:
+                await self.wait(settings.PARSER_IDLE_SECONDS)
 
     async def parse_one_due_source(self):
         """Claim one due source, fetch and parse it, store the run; False if none was due."""
@@ -68,7 +75,6 @@ class ParserComponent(Component):
 
     async def fetch_and_parse(self, source):
         """Follow the source's pages up to the page cap; returns the RunOutcome."""
-        adapter = adapter_for_source(source.adapter, source.selectors)
         url, visited, listings, first = source.search_url, set(), [], None
         while url and url not in visited and len(visited) < settings.PARSER_MAX_PAGES:
             visited.add(url)
@@ -89,8 +95,8 @@ class ParserComponent(Component):
             first = first or fetched
 
             try:
-                # Parsing is CPU work; a worker thread keeps this loop answering meanwhile.
-                result = await asyncio.to_thread(adapter.parse, fetched.page)
+                # Parsing is CPU work: in a worker process it cannot hold this process's GIL.
+                result = await parse_page(source.adapter, fetched.page, source.selectors)
             except AdapterError as error:
                 return RunOutcome(FetchRun.State.BROKEN, pages=len(visited), error=str(error))
             listings.extend(result.listings)

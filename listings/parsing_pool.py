@@ -26,6 +26,9 @@ DEFAULT_PROCESSES = 1
 # Workers start from a fresh interpreter: a process forked from one that runs threads (the bot,
 # the worker, httpx's pools) may inherit a lock some other thread held, and hang on it forever.
 START_METHOD = "spawn"
+# Parsing can wait a moment; a renter waiting for the bot's reply should not. On a small machine
+# the workers take a core the bot's process may need, so they yield it.
+WORKER_NICENESS = 10
 
 _pool = None
 _pool_lock = threading.Lock()  # the parser and admin previews may ask from different threads
@@ -145,6 +148,8 @@ def start_worker(settings_module):
     """Prepare a fresh worker process: Django set up, every adapter registered."""
     # Ctrl-C reaches the whole process group; the parent decides when its workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
 
     import django

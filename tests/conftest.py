@@ -31,6 +31,9 @@ def quick_fetching(settings):
     """No politeness delays against our own local site."""
     settings.FETCH_HOST_DELAY_SECONDS = 0
     settings.FETCH_BACKOFF_SECONDS = 0.01
+    # Parse in a thread: a worker process per test costs a second; test_parsing_pool
+    # covers the process pool.
+    settings.PARSER_PROCESSES = 0
 
 
 @pytest.fixture(autouse=True)

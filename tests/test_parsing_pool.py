@@ -32,6 +32,12 @@ def pool():
     parsing_pool.shutdown_pool()
 
 
+@pytest.fixture(autouse=True)
+def one_process(settings):
+    """A real worker process here, whatever the rest of the suite prefers."""
+    settings.PARSER_PROCESSES = 1
+
+
 def parse(adapter_name, page, selectors=None):
     return asyncio.run(parse_page(adapter_name, page, selectors))
 

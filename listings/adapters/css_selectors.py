@@ -40,6 +40,10 @@ class InvalidSelectors(AdapterError):
         self.problems = problems
         super().__init__("css: invalid selectors: " + "; ".join(problems))
 
+    def __reduce__(self):
+        # Rebuilt from its problems when it crosses from a parser process.
+        return (type(self), (self.problems,))
+
 
 @dataclass(frozen=True)
 class Spec:

@@ -788,6 +788,9 @@ class _LoopbackServer(ThreadingHTTPServer):
 
 
 class _BotApiHandler(BaseHTTPRequestHandler):
+    # Headers and body go out in separate writes; without this the client's delayed ACK
+    # holds the body back about 40 ms.
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"  # keep-alive, as PTB's connection pool expects
 
     def do_POST(self):
