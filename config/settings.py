@@ -94,6 +94,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# The bot speaks these; a language is a catalogue in locale/ away.
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # Datetimes are stored in UTC; TIME_ZONE only changes how they are shown.
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True

@@ -22,6 +22,7 @@ class ClaimedDelivery:
     subscriber_id: int
     attempts: int
     search_name: str
+    language: str
     listing: Listing
     price_change: PriceChange | None = None
 
@@ -54,6 +55,7 @@ def claim_next_delivery(now=None):
             subscriber_id=delivery.subscriber_id,
             attempts=delivery.attempts,
             search_name=str(delivery.search_filter or ""),
+            language=delivery.subscriber.language,
             listing=delivery.listing,
             price_change=delivery.price_change,
         )

@@ -27,14 +27,14 @@ def register(chat_id, user_id, username="", first_name="", last_name="", languag
     with transaction.atomic():
         subscriber, is_new = Subscriber.objects.get_or_create(
             chat_id=chat_id,
-            defaults={"user_id": user_id, "language": language[:10]},
+            defaults={"user_id": user_id, "language": supported_language(language)},
         )
         was_blocked = subscriber.blocked_at is not None
         subscriber.user_id = user_id
         subscriber.username = (username or "")[:100]
         subscriber.first_name = (first_name or "")[:200]
         subscriber.last_name = (last_name or "")[:200]
-        subscriber.language = subscriber.language or (language or "")[:10]
+        subscriber.language = subscriber.language or supported_language(language)
         subscriber.blocked_at = None
         subscriber.save()
 
@@ -120,3 +120,19 @@ def end_access_now(subscriber):
     return subscriber.subscriptions.filter(
         state=Subscription.State.ACTIVE, expires_at__gt=timezone.now()
     ).update(expires_at=timezone.now())
+
+
+def supported_language(code):
+    """The bot language closest to a Telegram language code ("ru-RU" → "ru"), else English."""
+    code = (code or "").lower().split("-")[0]
+    return code if code in dict(settings.LANGUAGES) else "en"
+
+
+def language_of(chat_id):
+    language = Subscriber.objects.filter(chat_id=chat_id).values_list("language", flat=True)
+    return supported_language(language.first())
+
+
+def set_language(chat_id, language):
+    Subscriber.objects.filter(chat_id=chat_id).update(language=supported_language(language))
+    return supported_language(language)

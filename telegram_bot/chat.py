@@ -18,6 +18,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -37,11 +38,15 @@ COMMANDS = [
     ("subscription", "Until when your access runs"),
     ("stop", "Stop all alerts"),
     ("resume", "Turn alerts back on"),
+    ("language", "English / Русский"),
     ("help", "How Rentwatch works"),
 ]
 
 
 def register_handlers(application: Application):
+    # Before every other handler: speak the renter's language for this update.
+    application.add_handler(TypeHandler(Update, speak_their_language), group=-1)
+    application.add_handler(CommandHandler("language", choose_language))
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", show_help))
     application.add_handler(CommandHandler(["filters", "searches"], list_searches))
@@ -58,6 +63,19 @@ async def set_commands(bot):
 
 
 # -- commands ----------------------------------------------------------------------------------
+
+
+async def speak_their_language(update: Update, context: ContextTypes.DEFAULT_TYPE):
+    """Activate the renter's language for the handlers that follow (a no-op for strangers)."""
+    if update.effective_chat:
+        translation.activate(await db(registration.language_of)(update.effective_chat.id))
+
+
+async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE):
+    """Offers the languages the bot speaks."""
+    await update.effective_message.reply_html(
+        screens.language_question(), reply_markup=screens.language_keyboard()
+    )
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE):
@@ -136,6 +154,9 @@ def apply_button(chat_id, payload):
         return screens.build_screen(draft) if draft else (screens.too_many_searches(), None)
     if payload == "list":
         return screens.searches_list(searches.saved_searches(chat_id))
+    if payload.startswith("lang:"):
+        translation.activate(registration.set_language(chat_id, payload.split(":")[1]))
+        return screens.language_set(), None
     if payload.startswith("pause:"):
         searches.toggle_paused(chat_id, int(payload.split(":")[1]))
         return screens.searches_list(searches.saved_searches(chat_id))

@@ -3,6 +3,7 @@
 import logging
 
 from django.conf import settings
+from django.utils import translation
 
 from runtime.db import db
 from subscriptions import outbox
@@ -24,10 +25,16 @@ async def deliver_one_pending(bot, pause):
     if claimed is None:
         return False
 
-    message = await db(listing_message)(claimed.listing, claimed.search_name, claimed.price_change)
+    message = await db(message_for)(claimed)
     result = await send_listing(bot, claimed.chat_id, message)
     await record_outcome(claimed, result, pause)
     return True
+
+
+def message_for(claimed):
+    """The listing's message, in the subscriber's language."""
+    with translation.override(claimed.language or "en"):
+        return listing_message(claimed.listing, claimed.search_name, claimed.price_change)
 
 
 async def record_outcome(claimed, result, pause):

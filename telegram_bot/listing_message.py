@@ -12,6 +12,7 @@ from html import escape, unescape
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 MAX_TEXT_LENGTH = 4096
@@ -20,10 +21,10 @@ MAX_TITLE_LENGTH = 200
 TAG = re.compile(r"<[^>]+>")
 
 PERIOD_SUFFIXES = {
-    "day": "/ day",
-    "week": "/ week",
-    "month": "/ month",
-    "year": "/ year",
+    "day": gettext_noop("/ day"),
+    "week": gettext_noop("/ week"),
+    "month": gettext_noop("/ month"),
+    "year": gettext_noop("/ year"),
 }
 
 
@@ -41,7 +42,8 @@ def listing_message(listing, search_name="", price_change=None):
     tail = []
     if search_name:
         tail.append(_("🔎 Your search: {name}").format(name=f"<i>{escape(search_name)}</i>"))
-    tail.append(f'<a href="{escape(listing.url, quote=True)}">{_("Open the listing")}</a>')
+    link_text = _("Open the listing")
+    tail.append(f'<a href="{escape(listing.url, quote=True)}">{link_text}</a>')
 
     button = InlineKeyboardButton(
         _("Open on {site}").format(site=listing.source.name), url=listing.url
@@ -101,7 +103,8 @@ def price_line(listing):
     if listing.price is None:
         return listing.price_text or _("Price on request")
     amount = format_amount(listing.price)
-    suffix = _(PERIOD_SUFFIXES.get(listing.period, ""))
+    suffix = PERIOD_SUFFIXES.get(listing.period, "")
+    suffix = _(suffix) if suffix else ""
     return " ".join(part for part in (amount, listing.currency, suffix) if part)
 
 

@@ -7,9 +7,10 @@ so it stays far below Telegram's 64-byte limit.
 from decimal import Decimal
 from html import escape
 
+from django.conf import settings
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Keyboard
 
@@ -17,7 +18,7 @@ from subscriptions import searches
 from telegram_bot.listing_message import format_amount
 
 DISTRICTS_PER_PAGE = 8
-ROOM_LABELS = {0: "Studio", 1: "1", 2: "2", 3: "3", 4: "4+"}
+ROOM_LABELS = {0: gettext_noop("Studio"), 1: "1", 2: "2", 3: "3", 4: "4+"}
 CHECK = "✅ "
 
 # Monthly rent brackets per currency; a purchase is priced at 200 months of rent.
@@ -64,7 +65,24 @@ def start_keyboard(search_count):
     rows = [[Button(_("🔎 New search"), callback_data="new")]]
     if search_count:
         rows.append([Button(_("📋 My searches"), callback_data="list")])
+    rows.append(
+        [Button(f"🌐 {name}", callback_data=f"lang:{code}") for code, name in settings.LANGUAGES]
+    )
     return Keyboard(rows)
+
+
+def language_question():
+    return _("Which language shall I speak?")
+
+
+def language_keyboard():
+    return Keyboard(
+        [[Button(name, callback_data=f"lang:{code}") for code, name in settings.LANGUAGES]]
+    )
+
+
+def language_set():
+    return _("Done: I speak English now. /help shows what I can do.")
 
 
 def help_text():
@@ -76,6 +94,7 @@ def help_text():
         "/subscription — until when your access runs\n"
         "/stop — stop all alerts; /resume turns them back on\n"
         "/new — build a new search\n"
+        "/language — English or Russian\n"
         "/help — this screen\n\n"
         "While building a search you may type a price range instead of pressing a button, "
         "e.g. <code>3000-6000</code>, <code>up to 8k</code> or <code>from 1500</code>."
@@ -151,7 +170,8 @@ def build_screen(search, page=0):
 
 
 def header(search, question):
-    return f"<b>{_('New search')}</b> · {escape(summary(search))}\n\n{question}"
+    title = _("New search")
+    return f"<b>{title}</b> · {escape(summary(search))}\n\n{question}"
 
 
 def city_screen(search):
@@ -160,7 +180,8 @@ def city_screen(search):
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([cancel_button(search)])
-    return f"<b>{_('New search')}</b>\n\n{_('Which city?')}", Keyboard(rows)
+    title, question = _("New search"), _("Which city?")
+    return f"<b>{title}</b>\n\n{question}", Keyboard(rows)
 
 
 def deal_screen(search):
