@@ -27,6 +27,7 @@ from subscriptions import registration, searches
 from telegram_bot import screens
 from telegram_bot.account import recent_matches_text, register_account_handlers
 from telegram_bot.price_input import PriceInputError, parse_price_range
+from telegram_bot.staff_chat import register_staff_handlers
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def register_handlers(application: Application):
     application.add_handler(CommandHandler(["filters", "searches"], list_searches))
     application.add_handler(CommandHandler("new", new_search_command))
     register_account_handlers(application)
+    register_staff_handlers(application)
     application.add_handler(CallbackQueryHandler(button))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, typed_text))
     application.add_handler(MessageHandler(filters.ALL, not_understood))

@@ -1,0 +1,99 @@
+"""Staff commands in the chat: /stats and /grant. Anyone else gets the ordinary help."""
+
+import logging
+from html import escape
+
+from django.conf import settings
+from django.utils import formats, timezone
+from telegram import Update
+from telegram.ext import CommandHandler, ContextTypes
+
+from runtime.db import db
+from subscriptions import stats
+from subscriptions.registration import extend_access
+from telegram_bot import screens
+
+logger = logging.getLogger(__name__)
+
+MAX_GRANT_DAYS = 3650
+
+
+def register_staff_handlers(application):
+    application.add_handler(CommandHandler("stats", show_stats))
+    application.add_handler(CommandHandler("grant", grant))
+
+
+def is_staff(update):
+    return update.effective_user and update.effective_user.id in settings.TELEGRAM_STAFF_IDS
+
+
+async def refuse(update):
+    """To anyone but staff, a staff command is just an unknown one."""
+    logger.warning("chat %s tried a staff command", update.effective_chat.id)
+    await update.effective_message.reply_html(screens.help_text())
+
+
+async def show_stats(update: Update, context: ContextTypes.DEFAULT_TYPE):
+    """Shows staff today's numbers."""
+    if not is_staff(update):
+        await refuse(update)
+        return
+    numbers = await db(stats.todays_stats)()
+    await update.effective_message.reply_html(stats_text(numbers))
+
+
+def stats_text(numbers):
+    lines = [
+        "<b>Today</b>",
+        f"Subscribers: {numbers.subscribers} ({numbers.active} with access, "
+        f"{numbers.blocked} blocked the bot)",
+        f"Deliveries: {numbers.sent_today} sent, {numbers.failed_today} failed, "
+        f"{numbers.pending} waiting",
+        "New listings: "
+        + (
+            ", ".join(f"{escape(name)} {count}" for name, count in numbers.listings_today)
+            or "none"
+        ),
+    ]
+    if numbers.sources_not_ok:
+        lines.append("Sources not ok:")
+        lines += [
+            f"• {escape(name)}: {state} — {escape(error[:100])}"
+            for name, state, error in numbers.sources_not_ok
+        ]
+    else:
+        lines.append("All sources ok.")
+    return "\n".join(lines)
+
+
+async def grant(update: Update, context: ContextTypes.DEFAULT_TYPE):
+    """Gives a subscriber days of access: /grant <chat id or @username> <days>."""
+    if not is_staff(update):
+        await refuse(update)
+        return
+
+    usage = "Usage: /grant &lt;chat id or @username&gt; &lt;days&gt;, e.g. /grant @rita 30"
+    if len(context.args) != 2 or not context.args[1].isdigit():
+        await update.effective_message.reply_html(usage)
+        return
+    reference, days = context.args[0], int(context.args[1])
+    if not 1 <= days <= MAX_GRANT_DAYS:
+        await update.effective_message.reply_html(f"Days must be 1 to {MAX_GRANT_DAYS}.")
+        return
+
+    granted = await db(grant_days)(reference, days)
+    if granted is None:
+        await update.effective_message.reply_html(f"No subscriber {escape(reference)}.")
+        return
+    until = formats.date_format(timezone.localtime(granted), "j M Y")
+    logger.info("staff %s granted %s %d days", update.effective_user.id, reference, days)
+    await update.effective_message.reply_html(
+        f"Granted {days} days to {escape(reference)}: access until {until}."
+    )
+
+
+def grant_days(reference, days):
+    subscriber = stats.find_subscriber(reference)
+    if subscriber is None:
+        return None
+    return extend_access(subscriber, days).expires_at
