@@ -119,7 +119,9 @@ TELEGRAM_STAFF_IDS = env.list("TELEGRAM_STAFF_IDS", cast=int, default=[])
 # Telegram's limits for one token. Processes sharing a token split the overall rate between
 # them (e.g. 20 for the parser process, 10 for the rest).
 TELEGRAM_MESSAGES_PER_SECOND = env.float("TELEGRAM_MESSAGES_PER_SECOND", default=30.0)
-TELEGRAM_CHAT_INTERVAL_SECONDS = env.float("TELEGRAM_CHAT_INTERVAL_SECONDS", default=1.0)
+# A tenth of a second above Telegram's one a second per chat: network jitter can bring two
+# messages closer together on arrival than they were sent.
+TELEGRAM_CHAT_INTERVAL_SECONDS = env.float("TELEGRAM_CHAT_INTERVAL_SECONDS", default=1.1)
 TELEGRAM_GROUP_MESSAGES_PER_MINUTE = env.int("TELEGRAM_GROUP_MESSAGES_PER_MINUTE", default=20)
 # Seconds to wait for Telegram to answer a message we send before trying again later.
 TELEGRAM_SEND_TIMEOUT_SECONDS = env.float("TELEGRAM_SEND_TIMEOUT_SECONDS", default=20.0)
@@ -160,6 +162,8 @@ FETCH_USER_AGENT = env.str(
     default="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0 Safari/537.36",
 )
+# Deliveries sent at once by the parser; each waits for Telegram while the others go on.
+DELIVERY_SENDERS = env.int("DELIVERY_SENDERS", default=8)
 # A delivery claimed longer ago than this was being sent by a process that died: another
 # sender takes it again (a message in flight at the crash may then arrive twice).
 DELIVERY_CLAIM_TIMEOUT_SECONDS = env.int("DELIVERY_CLAIM_TIMEOUT_SECONDS", default=300)

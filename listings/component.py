@@ -1,6 +1,7 @@
 """The parser component: claims due sources, fetches and parses them, stores what is new and
 delivers the resulting notifications with its own Bot."""
 
+import asyncio
 import time
 from urllib.parse import urlsplit
 
@@ -108,11 +109,20 @@ class ParserComponent(Component):
         return ok_outcome(first, listings, len(visited))
 
     async def deliver_pending(self, bot):
-        """Send due deliveries while there are any; True if at least one was handled."""
-        delivered = 0
-        while not self.stopping and await deliver_one_pending(bot, self.wait):
-            delivered += 1
-        return delivered > 0
+        """Send due deliveries while there are any; True if at least one was handled.
+
+        Several senders run at once: each waits on Telegram's answer (and on its chat's turn)
+        while the others go on, and the shared rate limiter keeps them within the limits.
+        """
+
+        async def sender():
+            handled = 0
+            while not self.stopping and await deliver_one_pending(bot, self.wait):
+                handled += 1
+            return handled
+
+        handled = await asyncio.gather(*(sender() for _ in range(settings.DELIVERY_SENDERS)))
+        return sum(handled) > 0
 
 
 def ok_outcome(first_page, listings, pages, error="", complete=True):

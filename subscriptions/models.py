@@ -55,7 +55,13 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["-expires_at"]
-        indexes = [models.Index(fields=["state", "expires_at"])]
+        indexes = [
+            models.Index(fields=["state", "expires_at"]),
+            # Matching asks, for each candidate, whether that subscriber has live access.
+            models.Index(
+                fields=["subscriber", "state", "expires_at"], name="subscription_live_idx"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} for {self.subscriber} until {self.expires_at:%Y-%m-%d}"
@@ -148,7 +154,11 @@ class Delivery(models.Model):
                 name="delivery_drop_once_per_change",
             ),
         ]
-        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"]),
+            # Senders skip chats written to in the last second.
+            models.Index(fields=["state", "sent_at"], name="delivery_recently_sent_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.listing_id} → {self.subscriber}"

@@ -35,7 +35,17 @@ def claim_next_delivery(now=None):
     """
     now = now or timezone.now()
     due = Delivery.objects.filter(state=Delivery.State.PENDING, next_attempt_at__lte=now)
-    for delivery_id in due.order_by("created_at", "id").values_list("pk", flat=True)[:5]:
+    # Chats being written to, or written to a moment ago, wait their turn: the senders move
+    # on to other chats instead of queueing behind Telegram's one-message-a-second limit.
+    busy = Delivery.objects.filter(
+        Q(state=Delivery.State.SENDING)
+        | Q(
+            state=Delivery.State.SENT,
+            sent_at__gt=now - timedelta(seconds=settings.TELEGRAM_CHAT_INTERVAL_SECONDS),
+        )
+    ).values("subscriber_id")
+    candidates = due.exclude(subscriber_id__in=busy).order_by("created_at", "id")
+    for delivery_id in candidates.values_list("pk", flat=True)[:5]:
         claimed = Delivery.objects.filter(pk=delivery_id, state=Delivery.State.PENDING).update(
             state=Delivery.State.SENDING, claimed_at=now, attempts=F("attempts") + 1
         )

@@ -10,6 +10,7 @@ Telegram asked.
 
 import asyncio
 import logging
+import math
 import threading
 import time
 from datetime import timedelta
@@ -26,12 +27,16 @@ GROUP_WINDOW_SECONDS = 60.0
 
 
 class SharedRateLimiter(BaseRateLimiter):
+    """Each second is cut into `overall_per_second` slots, one message each. A message takes
+    the first free slot at or after the time its chat may hear from us again, so a chat with
+    many queued messages never holds back the others."""
+
     def __init__(self, overall_per_second, chat_interval, group_per_minute):
-        self.overall_interval = 1.0 / overall_per_second
+        self.slot_seconds = 1.0 / overall_per_second
         self.chat_interval = chat_interval
         self.group_per_minute = group_per_minute
         self._lock = threading.Lock()
-        self._next_overall = 0.0
+        self._taken_slots = set()
         self._next_in_chat = {}
         self._group_sends = {}
         self._paused_until = 0.0
@@ -55,25 +60,38 @@ class SharedRateLimiter(BaseRateLimiter):
         """Take the next free slot for a message to `chat_id`; returns seconds to wait for it."""
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._paused_until, self._next_overall)
+            earliest = max(now, self._paused_until)
             if chat_id is not None:
-                start = max(start, self._next_in_chat.get(chat_id, 0.0))
+                earliest = max(earliest, self._next_in_chat.get(chat_id, 0.0))
                 if is_group(chat_id):
-                    start = max(start, self._group_slot(chat_id, start))
+                    earliest = self._group_slot(chat_id, earliest)
+            start = self._take_slot(earliest)
+            if chat_id is not None:
                 self._next_in_chat[chat_id] = start + self.chat_interval
-            self._next_overall = start + self.overall_interval
-            self._forget_idle_chats(now)
+                if is_group(chat_id):
+                    self._group_sends.setdefault(chat_id, []).append(start)
+            self._forget_the_past(now)
             return start - now
+
+    def _take_slot(self, earliest):
+        slot = math.ceil(earliest / self.slot_seconds - 1e-9)
+        while slot in self._taken_slots:
+            slot += 1
+        self._taken_slots.add(slot)
+        return max(earliest, slot * self.slot_seconds)
 
     def _group_slot(self, chat_id, start):
         """The earliest time at or after `start` that keeps the group under its minute limit."""
         sends = [t for t in self._group_sends.get(chat_id, []) if t > start - GROUP_WINDOW_SECONDS]
+        self._group_sends[chat_id] = sends
         if len(sends) >= self.group_per_minute:
-            start = sends[-self.group_per_minute] + GROUP_WINDOW_SECONDS
-        self._group_sends[chat_id] = [*sends, start]
+            start = max(start, sends[-self.group_per_minute] + GROUP_WINDOW_SECONDS)
         return start
 
-    def _forget_idle_chats(self, now):
+    def _forget_the_past(self, now):
+        oldest_useful = math.floor((now - 1.0) / self.slot_seconds)
+        if len(self._taken_slots) > 1000:
+            self._taken_slots = {s for s in self._taken_slots if s >= oldest_useful}
         if len(self._next_in_chat) > 10_000:
             self._next_in_chat = {c: t for c, t in self._next_in_chat.items() if t > now}
 

@@ -94,3 +94,13 @@ def test_a_listing_refused_twice_by_flood_control_waits_each_time_and_arrives_on
     assert len(fake_telegram.messages(renter.chat_id)) == 1
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SENT
+
+
+def test_a_chat_with_many_queued_messages_does_not_hold_back_the_others():
+    bucket = limiter()
+    for _ in range(5):
+        bucket.reserve(7)  # chat 7 is booked for the next five seconds
+
+    others = [bucket.reserve(chat_id) for chat_id in range(100, 110)]
+
+    assert max(others) < 0.5
