@@ -8,6 +8,7 @@ from django.test import override_settings
 
 from telegram_bot import ratelimit
 from telegram_bot.ratelimit import SharedRateLimiter
+from tests.e2e import fresh_database_url
 from tests.fakes.site import FakeSite
 from tests.fakes.telegram import FakeTelegram
 from tests.pages import FIXTURES_DIR
@@ -98,3 +99,11 @@ def running_bot(transactional_db, telegram_settings, fake_telegram):
     yield bot
     if bot.thread.is_alive():
         bot.stop()
+
+
+@pytest.fixture
+def fresh_database(tmp_path):
+    """A URL to an empty database of its own, for management commands run as subprocesses."""
+    url, drop = fresh_database_url(tmp_path)
+    yield url
+    drop()

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from tests.e2e import Runall, command_env, fresh_database_url, manage
+from tests.e2e import Runall, command_env, manage
 
 pytestmark = pytest.mark.e2e
 
@@ -43,19 +43,12 @@ def delivered_listings(fake_telegram):
     ]
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    url, drop = fresh_database_url(tmp_path)
-    yield url
-    drop()
-
-
 def test_a_sender_killed_mid_burst_loses_nothing_and_repeats_at_most_one(
-    tmp_path, database_url, fake_telegram
+    tmp_path, fresh_database, fake_telegram
 ):
     fake_telegram.latency = 0.05
     env = command_env(
-        DATABASE_URL=database_url,
+        DATABASE_URL=fresh_database,
         TELEGRAM_BOT_TOKEN=fake_telegram.token,
         TELEGRAM_API_BASE_URL=fake_telegram.base_url,
         PARSER_IDLE_SECONDS=0.2,

@@ -7,7 +7,7 @@ page from the local site; the renter receives exactly the listings that match, o
 import pytest
 
 from listings.adapters.base import get_adapter
-from tests.e2e import Runall, command_env, fresh_database_url, manage
+from tests.e2e import Runall, command_env, manage
 from tests.pages import load_page
 
 pytestmark = pytest.mark.e2e
@@ -26,18 +26,11 @@ def expected_urls(district_names, rooms):
     }
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    url, drop = fresh_database_url(tmp_path)
-    yield url
-    drop()
-
-
 def test_a_renter_receives_exactly_the_matching_listings_once(
-    request, tmp_path, database_url, fake_telegram, fake_site
+    request, tmp_path, fresh_database, fake_telegram, fake_site
 ):
     env = command_env(
-        DATABASE_URL=database_url,
+        DATABASE_URL=fresh_database,
         TELEGRAM_BOT_TOKEN=fake_telegram.token,
         TELEGRAM_API_BASE_URL=fake_telegram.base_url,
         TELEGRAM_POLL_TIMEOUT=1,

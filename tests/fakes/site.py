@@ -1,15 +1,15 @@
 """A listing site on 127.0.0.1: serves the saved pages under a folder, with overridable answers."""
 
-import contextlib
 import email.utils
 import hashlib
 import mimetypes
-import socket
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json"}
 
@@ -36,7 +36,7 @@ class FakeSite:
         self._thread = None
 
     def start(self):
-        self._server = _LoopbackServer(_SiteHandler, self)
+        self._server = LoopbackServer(_SiteHandler, self)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -138,35 +138,6 @@ def is_fresh(request_headers, etag, modified_at):
     except (TypeError, ValueError):
         return False  # an unreadable date means a full answer, as HTTP says
     return modified_at <= since
-
-
-class _LoopbackServer(ThreadingHTTPServer):
-    """A threaded server on 127.0.0.1 that can cut its open keep-alive connections on stop."""
-
-    daemon_threads = True
-
-    def __init__(self, handler_class, owner):
-        super().__init__(("127.0.0.1", 0), handler_class)
-        self.owner = owner
-        self._connections = set()
-        self._connections_lock = threading.Lock()
-
-    def process_request(self, request, client_address):
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request):
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self):
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # the client closed it first
-                connection.shutdown(socket.SHUT_RDWR)
 
 
 class _SiteHandler(BaseHTTPRequestHandler):

@@ -4,7 +4,6 @@ Tests play users (messages, button presses), read each chat as the user sees it,
 the next calls fail or hang the way Telegram does.
 """
 
-import contextlib
 import copy
 import json
 import re
@@ -16,8 +15,10 @@ from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
 from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
@@ -102,7 +103,7 @@ class FakeTelegram:
     # -- lifecycle
 
     def start(self):
-        self._server = _LoopbackServer(_BotApiHandler, self)
+        self._server = LoopbackServer(_BotApiHandler, self)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -756,35 +757,6 @@ def _entities_error(reason):
 
 
 # -- HTTP
-
-
-class _LoopbackServer(ThreadingHTTPServer):
-    """A threaded server on 127.0.0.1 that can cut its open keep-alive connections on stop."""
-
-    daemon_threads = True
-
-    def __init__(self, handler_class, owner):
-        super().__init__(("127.0.0.1", 0), handler_class)
-        self.owner = owner
-        self._connections = set()
-        self._connections_lock = threading.Lock()
-
-    def process_request(self, request, client_address):
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request):
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self):
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # the client closed it first
-                connection.shutdown(socket.SHUT_RDWR)
 
 
 class _BotApiHandler(BaseHTTPRequestHandler):
