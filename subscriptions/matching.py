@@ -16,18 +16,40 @@ COMPARABLE_PRICE = "(CASE WHEN l.deal = 'sale' THEN l.price ELSE l.price_per_mon
 
 
 def match_sql():
+    """The statement: candidates first, each search reached through what it names, then
+    every other criterion on the candidate pairs only.
+
+    A search naming districts is reached through the district link table from the
+    listing's district; a search naming none, through the listing's city. Testing every
+    search of the city against every listing would cost the pairs of all searches.
+    """
     filter_districts = SearchFilter.districts.through._meta.db_table
+    listing, search = Listing._meta.db_table, SearchFilter._meta.db_table
     return f"""
         INSERT INTO {Delivery._meta.db_table}
             (subscriber_id, listing_id, search_filter_id, kind, state, attempts,
              next_attempt_at, created_at, message_ids, last_error)
+        WITH candidates (filter_id, listing_id) AS (
+            SELECT fd.searchfilter_id, l.id
+            FROM {listing} l
+            JOIN {filter_districts} fd ON fd.district_id = l.district_id
+            WHERE l.id IN ({{listing_ids}})
+          UNION ALL
+            SELECT f.id, l.id
+            FROM {listing} l
+            JOIN {search} f ON f.city_id = l.city_id AND f.deal = l.deal
+            WHERE l.id IN ({{listing_ids}})
+              AND NOT EXISTS (
+                  SELECT 1 FROM {filter_districts} fd WHERE fd.searchfilter_id = f.id)
+        )
         SELECT f.subscriber_id, l.id, MIN(f.id), %(kind)s, %(state)s, 0,
                %(now)s, %(now)s, '[]', ''
-        FROM {Listing._meta.db_table} l
-        JOIN {SearchFilter._meta.db_table} f ON f.city_id = l.city_id AND f.deal = l.deal
+        FROM candidates cand
+        JOIN {listing} l ON l.id = cand.listing_id
+        JOIN {search} f ON f.id = cand.filter_id
         JOIN {Subscriber._meta.db_table} s ON s.id = f.subscriber_id
         JOIN {City._meta.db_table} c ON c.id = l.city_id
-        WHERE l.id IN ({{listing_ids}})
+        WHERE f.city_id = l.city_id AND f.deal = l.deal
           AND f.is_draft = %(false)s AND f.is_paused = %(false)s
           AND s.blocked_at IS NULL
           AND EXISTS (
@@ -36,9 +58,6 @@ def match_sql():
                 AND sub.expires_at > %(now)s)
           AND (f.rooms_mask = 0 OR (l.rooms IS NOT NULL
                AND (f.rooms_mask & (1 << (CASE WHEN l.rooms > 4 THEN 4 ELSE l.rooms END))) <> 0))
-          AND (NOT EXISTS (SELECT 1 FROM {filter_districts} fd WHERE fd.searchfilter_id = f.id)
-               OR EXISTS (SELECT 1 FROM {filter_districts} fd
-                          WHERE fd.searchfilter_id = f.id AND fd.district_id = l.district_id))
           AND ((f.price_min IS NULL AND f.price_max IS NULL)
                OR (l.currency = c.currency AND {COMPARABLE_PRICE} IS NOT NULL
                    AND (f.price_min IS NULL OR {COMPARABLE_PRICE} >= f.price_min)

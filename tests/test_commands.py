@@ -1,5 +1,6 @@
 """The management commands an operator types."""
 
+import signal
 import subprocess
 from datetime import timedelta
 from io import StringIO
@@ -11,7 +12,7 @@ from django.utils import timezone
 from listings.models import Source
 from runtime.models import Heartbeat
 from tests import factories as make
-from tests.e2e import MANAGE, command_env
+from tests.e2e import MANAGE, Runall, command_env, manage
 
 
 def test_runall_without_a_token_says_so_in_one_line(tmp_path):
@@ -114,3 +115,30 @@ def test_health_fails_for_a_component_that_never_started():
 
     with pytest.raises(CommandError, match="parser: no heartbeat yet"):
         call_command("health")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("command", ["runbot", "runworker", "runparser"])
+def test_each_component_alone_stops_on_ctrl_c_with_exit_0(
+    tmp_path, fresh_database, fake_telegram, command
+):
+    env = command_env(
+        DATABASE_URL=fresh_database,
+        TELEGRAM_BOT_TOKEN=fake_telegram.token,
+        TELEGRAM_API_BASE_URL=fake_telegram.base_url,
+        TELEGRAM_POLL_TIMEOUT=5,
+    )
+    manage(env, "migrate", "--verbosity", "0")
+    process = Runall(env, tmp_path / "out.log", command=command)
+    fake_telegram.wait_for(
+        lambda: f"starting {command.removeprefix('run')}" in process.output(),
+        timeout=30,
+        message="the component starts",
+    )
+
+    process.process.send_signal(signal.SIGINT)
+    code = process.process.wait(timeout=12)
+    process.stop()
+
+    assert code == 0, process.output()
+    assert "Traceback" not in process.output()

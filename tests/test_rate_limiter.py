@@ -20,8 +20,8 @@ def test_messages_to_many_chats_are_spaced_at_the_overall_rate():
 
     waits = [bucket.reserve(chat_id) for chat_id in range(1, 61)]
 
-    assert waits[0] == pytest.approx(0, abs=0.01)
-    assert waits[-1] == pytest.approx(59 / 30, abs=0.05)
+    assert waits[0] < 1 / 30  # at most until the next slot begins
+    assert waits[-1] - waits[0] == pytest.approx(59 / 30, abs=0.01)
 
 
 def test_messages_to_one_chat_are_a_second_apart():
