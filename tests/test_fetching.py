@@ -64,3 +64,20 @@ def test_a_page_in_a_legacy_charset_is_decoded_by_its_meta_tag(fake_site):
     result = fetch(fake_site.url("/cp1251"))
 
     assert "Квартира" in result.page.text
+
+
+def test_an_accepted_but_empty_answer_is_broken_not_empty(fake_site):
+    fake_site.route("/search", status=202, body=b"")
+
+    result = fetch(fake_site.url("/search"))
+
+    assert result.state == FetchRun.State.BROKEN
+    assert "HTTP 202" in result.error
+
+
+def test_a_host_that_refuses_connections_is_a_temporary_failure():
+    # Port 9 (discard) on loopback: nothing listens there on these machines.
+    result = fetch("http://127.0.0.1:9/search")
+
+    assert result.state == FetchRun.State.TEMPORARY
+    assert "network error" in result.error or "timeout" in result.error
