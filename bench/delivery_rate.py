@@ -1,22 +1,25 @@
-"""How close does draining the outbox come to Telegram's limits, without breaking them?
+"""How close does the parser's delivery come to Telegram's limits, without breaking them?
 
-Run: `.venv/bin/python bench/delivery_rate.py [--senders 8] [--many-senders 64]`
+Run: `.venv/bin/python bench/delivery_rate.py [--cap 240]`
 
-A fake Bot API on 127.0.0.1 answers every call in ~50 ms (`tests.fakes.bot_api`). A fresh
+A fake Bot API on 127.0.0.1 (`tests.fakes.telegram`) answers every call in ~50 ms. A fresh
 SQLite database (a temp file, migrated) holds 2,000 pending deliveries: 4 new listings for
-each of 500 chats. They are drained through the real code path — `deliver_one_pending` with a
-`make_bot()` Bot, PTB, httpx and the process's shared rate limiter, configured at 30 messages
-a second and one a second per chat — by one or several senders (asyncio tasks sharing one
-database thread, as a component does).
+each of 500 chats. They are drained by the parser's own sending path: a `ParserComponent`
+running its `work()` loop, which calls `deliver_pending(bot)` — `settings.DELIVERY_SENDERS`
+concurrent `deliver_one_pending` loops on one `make_bot()` Bot, with PTB, httpx, the
+process's shared rate limiter and `claim_next_delivery` — inside one `ThreadSensitiveContext`
+(one database thread), as `Component.supervise()` sets it up. The bench's only source is
+disabled, so the loop's parsing step finds nothing due and never leaves 127.0.0.1. The limit
+is `TELEGRAM_MESSAGES_PER_SECOND=30`; the per-chat interval and the number of senders are
+the project's defaults.
 
-Each scenario prints, from the timestamps the fake recorded: messages a second and their ratio
-to the limit, the most messages in any 1-second window overall and in any one chat, duplicates
-(a delivery sent twice), losses (a delivery never sent) and 429 answers. The queue order
-matters: `match_new_listings` writes one batch's rows grouped by subscriber, so one chat's
-messages sit next to each other; an interleaved queue (every chat's first listing, then every
-chat's second) is measured beside it. The last scenario swaps in the limiter change that
-bench/DELIVERY.md proposes. Scenarios marked with a time cap stop after it; their unsent rows
-are "left", not lost.
+The main scenario writes the rows as matching does: one chat's rows next to each other, all
+with the same `created_at`. An interleaved queue (every chat's first listing, then every
+chat's second) is measured beside it. Each prints, from the timestamps the fake recorded:
+messages a second and their ratio to the limit, the most messages in any 1-second window
+overall and in any one chat, duplicates (a delivery sent twice), losses (a delivery never
+sent), rows left unsent when the cap stopped it, and 429 answers; and how many times the loop
+called `deliver_pending`, and what its first call sent before it returned.
 """
 
 import argparse
@@ -28,22 +31,19 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# Neither module touches the database or reads a setting when imported.
-from tests.fakes.bot_api import FakeTelegram  # noqa: E402
-
-from telegram_bot.ratelimit import SharedRateLimiter, is_group  # noqa: E402
+# It neither touches the database nor reads a setting when imported.
+from tests.fakes.telegram import FakeTelegram  # noqa: E402
 
 CHATS = 500
 LISTINGS_PER_CHAT = 4
 MESSAGES_PER_SECOND = 30
-CHAT_INTERVAL = 1.0
 LATENCY = 0.05
 LISTING_URL = re.compile(r"https://listings\.example/bench/(\d+)")
 
@@ -51,10 +51,9 @@ LISTING_URL = re.compile(r"https://listings\.example/bench/(\d+)")
 @dataclass
 class Scenario:
     name: str
-    senders: int
-    order: str  # "matching": as match_new_listings writes them; "interleaved"
-    cap: float | None = None  # seconds; None drains the queue
-    proposed_limiter: bool = False
+    order: str  # "matching": each chat's rows together, as matching writes them; "interleaved"
+    cap: float  # seconds after which the component is asked to stop
+    calls: list = field(default_factory=list)  # (started, returned, handled) per deliver_pending
 
 
 def main():
@@ -73,23 +72,18 @@ def main():
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--senders", type=int, default=8, help="concurrent senders")
-    parser.add_argument("--many-senders", type=int, default=64, help="for the proposed limiter")
-    parser.add_argument("--cap", type=float, default=15, help="seconds for capped scenarios")
+    parser.add_argument(
+        "--cap", type=float, default=240, help="seconds after which a scenario is stopped"
+    )
+    parser.add_argument("--main-only", action="store_true", help="skip the interleaved comparison")
     return parser.parse_args()
 
 
 def scenarios(args):
-    n, many, cap = args.senders, args.many_senders, args.cap
-    return [
-        Scenario("parser today: 1 sender, matching order", 1, "matching", cap),
-        Scenario("1 sender, interleaved order", 1, "interleaved", cap),
-        Scenario(f"{n} senders, matching order", n, "matching", cap),
-        Scenario(f"{n} senders, interleaved order", n, "interleaved"),
-        Scenario(
-            f"{many} senders, matching order, proposed limiter", many, "matching", None, True
-        ),
-    ]
+    found = [Scenario("parser, matching order", "matching", args.cap)]
+    if not args.main_only:
+        found.append(Scenario("parser, interleaved order", "interleaved", args.cap))
+    return found
 
 
 def configure(fake, database):
@@ -100,13 +94,27 @@ def configure(fake, database):
     os.environ["TELEGRAM_BOT_TOKEN"] = fake.token
     os.environ["TELEGRAM_API_BASE_URL"] = fake.base_url
     os.environ["TELEGRAM_MESSAGES_PER_SECOND"] = str(MESSAGES_PER_SECOND)
-    os.environ["TELEGRAM_CHAT_INTERVAL_SECONDS"] = str(CHAT_INTERVAL)
+    # The project's defaults, not whatever this shell happens to export.
+    for name in ("TELEGRAM_CHAT_INTERVAL_SECONDS", "DELIVERY_SENDERS", "PARSER_IDLE_SECONDS"):
+        os.environ.pop(name, None)
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def chat_interval():
+    from django.conf import settings
+
+    return settings.TELEGRAM_CHAT_INTERVAL_SECONDS
+
+
+def senders():
+    from django.conf import settings
+
+    return settings.DELIVERY_SENDERS
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -120,8 +128,13 @@ def create_chats_and_listings():
     from subscriptions.models import SearchFilter, Subscriber, Subscription
 
     city = City.objects.create(name="Benchville", country="AE", currency="AED")
+    # Disabled: the parser's loop must find no source due and fetch nothing.
     source = Source.objects.create(
-        name="Bench", adapter="bayut", city=city, search_url="https://listings.example/bench"
+        name="Bench",
+        adapter="bayut",
+        city=city,
+        search_url="https://listings.example/bench",
+        is_enabled=False,
     )
     now = timezone.now()
     chats = Subscriber.objects.bulk_create(
@@ -152,23 +165,36 @@ def create_chats_and_listings():
 
 
 def queue_deliveries(order, listing_ids):
-    """An empty outbox refilled with 2,000 pending deliveries in the given order."""
-    from django.db import transaction
+    """An empty outbox refilled with 2,000 pending deliveries in the given order.
 
-    from subscriptions.matching import match_new_listings
+    Matching writes one batch in one statement, so every row has the same `created_at` and
+    `claim_next_delivery` takes them in id order; "matching" puts each chat's rows together,
+    as `match_new_listings` does, and "interleaved" each chat's first listing, then each
+    chat's second.
+    """
+    from django.db import transaction
+    from django.utils import timezone
+
     from subscriptions.models import Delivery, SearchFilter
 
     Delivery.objects.all().delete()
+    searches = list(SearchFilter.objects.order_by("subscriber_id"))
+    if order == "matching":
+        pairs = [(s, listing_id) for s in searches for listing_id in listing_ids]
+    else:
+        pairs = [(s, listing_id) for listing_id in listing_ids for s in searches]
+    now = timezone.now()
     with transaction.atomic():
-        if order == "matching":
-            match_new_listings(listing_ids)
-        else:
-            searches = list(SearchFilter.objects.order_by("pk"))
-            Delivery.objects.bulk_create(
-                Delivery(subscriber_id=s.subscriber_id, listing_id=listing_id, search_filter=s)
-                for listing_id in listing_ids
-                for s in searches
+        Delivery.objects.bulk_create(
+            Delivery(
+                subscriber_id=s.subscriber_id,
+                listing_id=listing_id,
+                search_filter=s,
+                next_attempt_at=now,
+                created_at=now,
             )
+            for s, listing_id in pairs
+        )
     return Delivery.objects.count()
 
 
@@ -181,52 +207,76 @@ def neighbours_in_same_chat():
     return same / max(len(chats) - 1, 1)
 
 
+def unsent():
+    from subscriptions.models import Delivery
+
+    return Delivery.objects.exclude(state=Delivery.State.SENT).count()
+
+
 # -- draining -------------------------------------------------------------------------------
 
 
 def run(scenario, fake, listing_ids):
-    """Fill the outbox, drain it as the scenario says and measure what the fake saw."""
+    """Fill the outbox, let a parser component drain it and measure what the fake saw."""
     from telegram_bot import ratelimit
 
     queued = queue_deliveries(scenario.order, listing_ids)
     neighbours = neighbours_in_same_chat()
-    # A fresh limiter from settings (or the proposed one), so no scenario inherits slots.
-    ratelimit._shared = proposed_limiter() if scenario.proposed_limiter else None
+    ratelimit._shared = None  # a fresh limiter from settings, so no scenario inherits slots
     first_call = len(fake.calls)
     print(
         f"{scenario.name}: {queued} queued, {neighbours:.0%} next to one for the same chat",
         flush=True,
     )
 
-    took = asyncio.run(drain(scenario.senders, scenario.cap))
+    took = asyncio.run(drain(scenario, queued))
     result = measure(fake.calls[first_call:], listing_ids, scenario, took)
     result["neighbours"] = neighbours
     print_result(result)
-    time.sleep(CHAT_INTERVAL)  # let the last chat's interval pass before the next scenario
+    time.sleep(chat_interval())  # let the last chat's interval pass before the next scenario
     return result
 
 
-async def drain(senders, cap):
-    """Run `senders` concurrent delivery loops until the outbox is empty or `cap` passes."""
+async def drain(scenario, queued):
+    """Run a ParserComponent's work loop until every row is sent or the cap has passed."""
     from asgiref.sync import ThreadSensitiveContext
 
+    from listings.component import ParserComponent
+    from runtime.db import db
     from telegram_bot.client import make_bot
-    from telegram_bot.delivering import deliver_one_pending
 
-    deadline = math.inf if cap is None else time.monotonic() + cap
+    component = ParserComponent()
+    # What Component.supervise() sets up before run(): the loop and the stop event `wait`
+    # uses. run() itself would also open the fetcher's HTTP client and the parsing pool,
+    # which this loop never reaches (no source is due).
+    component._loop = asyncio.get_running_loop()
+    component._stop_event = asyncio.Event()
+    deliver_pending = component.deliver_pending
 
-    async def pause(seconds):
-        await asyncio.sleep(seconds)
+    async def counted(bot):
+        started = time.monotonic()
+        handled = await deliver_pending(bot)
+        sent = queued - await db(unsent)()
+        scenario.calls.append((started, time.monotonic(), handled, sent))
+        if sent >= queued:
+            component.request_stop()  # drained: the component finishes this unit and returns
+        return handled
 
-    async def sender(bot):
-        while time.monotonic() < deadline and await deliver_one_pending(bot, pause):
-            pass
+    component.deliver_pending = counted  # work() looks it up on the instance
 
-    # As in a component: every ORM call of this loop runs on one thread, one connection.
+    async def stop_at_cap():
+        await asyncio.sleep(scenario.cap)
+        component.request_stop()
+
     async with ThreadSensitiveContext(), make_bot() as bot:
         started = time.monotonic()
-        await asyncio.gather(*(sender(bot) for _ in range(senders)))
-        return time.monotonic() - started
+        cap = asyncio.create_task(stop_at_cap())
+        try:
+            await component.work(bot)
+        finally:
+            cap.cancel()
+        took = time.monotonic() - started
+        return took
 
 
 # -- measuring ------------------------------------------------------------------------------
@@ -244,7 +294,9 @@ def measure(calls, listing_ids, scenario, took):
 
     received = Counter((c.chat_id, listing_of(c)) for c in delivered)
     wanted = {(100_000 + n, str(i)) for n in range(CHATS) for i in range(len(listing_ids))}
+    left = Delivery.objects.exclude(state=Delivery.State.SENT).count()
     rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    first = scenario.calls[0] if scenario.calls else (0.0, 0.0, False, 0)
     return {
         "scenario": scenario,
         "took": took,
@@ -256,9 +308,14 @@ def measure(calls, listing_ids, scenario, took):
         ),
         "closest_in_chat": min((gap(sorted(t)) for t in per_chat.values()), default=math.inf),
         "duplicates": sum(n - 1 for n in received.values() if n > 1),
-        "lost": len(wanted - set(received)) if scenario.cap is None else None,
-        "left": Delivery.objects.exclude(state=Delivery.State.SENT).count(),
+        # A row the cap left behind is not lost; one that is neither sent nor pending is.
+        "lost": len(wanted - set(received)) if left == 0 else None,
+        "left": left,
         "too_many_requests": sum(1 for c in sends if (c.response or {}).get("error_code") == 429),
+        "deliver_pending_calls": len(scenario.calls),
+        "first_call_seconds": first[1] - first[0],
+        "first_call_sent": first[3],
+        "states": dict(Counter(Delivery.objects.values_list("state", flat=True))),
     }
 
 
@@ -283,51 +340,6 @@ def gap(times):
     return min((b - a for a, b in zip(times, times[1:], strict=False)), default=math.inf)
 
 
-# -- the proposed limiter ---------------------------------------------------------------------
-
-
-def proposed_limiter():
-    from django.conf import settings
-
-    return SlotLimiter(
-        overall_per_second=settings.TELEGRAM_MESSAGES_PER_SECOND,
-        chat_interval=settings.TELEGRAM_CHAT_INTERVAL_SECONDS,
-        group_per_minute=settings.TELEGRAM_GROUP_MESSAGES_PER_MINUTE,
-    )
-
-
-class SlotLimiter(SharedRateLimiter):
-    """The change bench/DELIVERY.md proposes for SharedRateLimiter.reserve.
-
-    Today a message that waits for its chat also moves the overall clock to that moment, so
-    every other chat waits too. Here the overall budget is a grid of 1/rate slots: a message
-    takes the first free slot once its chat is ready, and the slots before it stay free for
-    other chats. No two messages share a slot, so no 1-second window holds more than `rate`.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._taken = set()
-
-    def reserve(self, chat_id):
-        with self._lock:
-            now = time.monotonic()
-            ready = max(now, self._paused_until, self._next_in_chat.get(chat_id, 0.0))
-            if is_group(chat_id):
-                ready = self._group_slot(chat_id, ready)
-            slot = math.ceil(ready / self.overall_interval)
-            while slot in self._taken:
-                slot += 1
-            self._taken = {s for s in self._taken if s * self.overall_interval > now - 1}
-            self._taken.add(slot)
-
-            start = slot * self.overall_interval
-            if chat_id is not None:
-                self._next_in_chat[chat_id] = start + self.chat_interval
-            self._forget_idle_chats(now)
-            return start - now
-
-
 # -- reporting ------------------------------------------------------------------------------
 
 
@@ -341,25 +353,32 @@ def print_result(r):
         f"lost {lost}, left {r['left']}, 429s {r['too_many_requests']}",
         flush=True,
     )
+    print(
+        f"  deliver_pending called {r['deliver_pending_calls']} times; the first returned "
+        f"after {r['first_call_seconds']:.1f} s with {r['first_call_sent']} sent; "
+        f"final states {r['states']}",
+        flush=True,
+    )
 
 
 def print_table(results):
     print(
         f"\n== Delivery rate: limit {MESSAGES_PER_SECOND}/s overall, 1 per "
-        f"{CHAT_INTERVAL:g} s per chat; fake latency {LATENCY * 1000:.0f} ms =="
+        f"{chat_interval():g} s per chat, {senders()} senders; fake latency "
+        f"{LATENCY * 1000:.0f} ms =="
     )
     print(
-        f"{'scenario':<52} {'msg/s':>6} {'ratio':>6} {'max/s':>5} {'chat max/s':>10} "
-        f"{'dup':>4} {'lost':>5} {'left':>5} {'429':>4}"
+        f"{'scenario':<28} {'msg/s':>6} {'ratio':>6} {'max/s':>5} {'chat max/s':>10} "
+        f"{'closest':>7} {'dup':>4} {'lost':>5} {'left':>5} {'429':>4} {'calls':>5}"
     )
     for r in results:
         lost = "-" if r["lost"] is None else r["lost"]
-        capped = "" if r["scenario"].cap is None else f" [{r['scenario'].cap:.0f} s cap]"
         print(
-            f"{r['scenario'].name + capped:<52} {r['rate']:>6.1f} "
+            f"{r['scenario'].name:<28} {r['rate']:>6.1f} "
             f"{r['rate'] / MESSAGES_PER_SECOND:>6.2f} {r['busiest_second']:>5} "
-            f"{r['busiest_chat_second']:>10} {r['duplicates']:>4} {lost:>5} {r['left']:>5} "
-            f"{r['too_many_requests']:>4}"
+            f"{r['busiest_chat_second']:>10} {r['closest_in_chat']:>7.3f} {r['duplicates']:>4} "
+            f"{lost:>5} {r['left']:>5} {r['too_many_requests']:>4} "
+            f"{r['deliver_pending_calls']:>5}"
         )
     print("goal: ratio >= 0.95, chat max/s <= 1, 0 duplicates, 0 lost")
 
