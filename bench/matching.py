@@ -227,6 +227,8 @@ def create_filters(count, city, subscriber_ids, district_ids, weights, rng):
         for district_id in pick_districts(district_ids, weights, rng)
     )
     through.objects.bulk_create(links, batch_size=10_000)
+    # bulk_create sends no m2m_changed signal: set the flag the signal would have set.
+    SearchFilter.objects.filter(districts__isnull=False).update(names_districts=True)
 
 
 def random_filter(model, subscriber_id, city, rng):

@@ -38,9 +38,7 @@ def match_sql():
             SELECT f.id, l.id
             FROM {listing} l
             JOIN {search} f ON f.city_id = l.city_id AND f.deal = l.deal
-            WHERE l.id IN ({{listing_ids}})
-              AND NOT EXISTS (
-                  SELECT 1 FROM {filter_districts} fd WHERE fd.searchfilter_id = f.id)
+            WHERE l.id IN ({{listing_ids}}) AND f.names_districts = %(false)s
         )
         SELECT f.subscriber_id, l.id, MIN(f.id), %(kind)s, %(state)s, 0,
                %(now)s, %(now)s, '[]', ''

@@ -121,3 +121,34 @@ def test_a_price_in_a_foreign_currency_counts_as_unknown(city, source):
     match_new_listings([in_dollars.pk])
 
     assert delivered(renter) == set()
+
+
+def test_whether_a_search_names_districts_follows_every_change(city):
+    old_town, harbour = make.district(city, "Old Town"), make.district(city, "Harbour")
+    search = make.search(make.subscriber(), city)
+
+    def names():
+        search.refresh_from_db()
+        return search.names_districts
+
+    assert not names()
+    search.districts.add(old_town, harbour)
+    assert names()
+    search.districts.remove(old_town)
+    assert names()
+    harbour.search_filters.remove(search)  # from the district's side
+    assert not names()
+    search.districts.add(harbour)
+    harbour.delete()  # a district staff delete takes its links with it
+    assert not names()
+
+
+def test_a_search_naming_no_district_matches_listings_in_any_district(city, source):
+    renter = make.subscriber()
+    make.search(renter, city)
+    in_a_district = make.listing(source, price=5_000, district_row=make.district(city, "Harbour"))
+    in_none = make.listing(source, price=5_000)
+
+    match_new_listings([in_a_district.pk, in_none.pk])
+
+    assert delivered(renter) == {in_a_district.pk, in_none.pk}
