@@ -61,6 +61,9 @@ def build_application() -> Application:
         .base_url(settings.TELEGRAM_API_BASE_URL)
         .base_file_url(file_base_url())
         .get_updates_read_timeout(poll_timeout + 10)
+        # On stop PTB confirms the last updates with one more getUpdates while the long poll
+        # may still hold its connection: a second one spares a pool timeout at shutdown.
+        .get_updates_connection_pool_size(2)
         .rate_limiter(shared_limiter())
         .build()
     )
