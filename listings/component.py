@@ -14,14 +14,15 @@ from listings.parsing_pool import parse_page, shutdown_pool
 from listings.storing import RunOutcome, claim_due_source, record_run
 from runtime.components import Component
 from runtime.db import db
-from subscriptions.outbox import release_stale_claims
-from telegram_bot.client import make_bot
+from subscriptions.outbox import release_stale_claims, seconds_until_next_due
+from telegram_bot.client import FATAL_TELEGRAM_ERRORS, make_bot
 from telegram_bot.delivering import deliver_one_pending
 from telegram_bot.staff import tell_staff
 
 
 class ParserComponent(Component):
     name = "parser"
+    fatal_errors = FATAL_TELEGRAM_ERRORS
 
     async def run(self):
         """Parse due sources and drain the outbox until a stop is requested."""
@@ -42,7 +43,22 @@ class ParserComponent(Component):
             delivered = await self.deliver_pending(bot)
             await self.beat()
             if not parsed and not delivered:
-                await self.wait(settings.PARSER_IDLE_SECONDS)
+                await self.wait(await self.idle_seconds())
+
+    async def idle_seconds(self):
+        """Sleep until the next source or delivery is due, PARSER_IDLE_SECONDS at most.
+
+        Deliveries held back only because their chat heard from us a moment ago are due
+        again within the chat interval, not at the next idle pass.
+        """
+        until_delivery = await db(seconds_until_next_due)()
+        if until_delivery is None:
+            return settings.PARSER_IDLE_SECONDS
+        floor = 0.1
+        return min(
+            settings.PARSER_IDLE_SECONDS,
+            max(until_delivery, settings.TELEGRAM_CHAT_INTERVAL_SECONDS / 2, floor),
+        )
 
     async def parse_one_due_source(self):
         """Claim one due source, fetch and parse it, store the run; False if none was due."""

@@ -31,10 +31,10 @@ class RunComponentsCommand(BaseCommand):
         ensure_migrated()
 
         main, background = self.components()
-        names = ", ".join(c.name for c in [main, *background])
-        logger.info("starting %s", names)
-        run_components(main, background)
-        logger.info("stopped %s", names)
+        fatal = run_components(main, background)
+        logger.info("stopped %s", ", ".join(c.name for c in [main, *background]))
+        if fatal:
+            raise CommandError(fatal[0])
 
 
 def ensure_migrated():

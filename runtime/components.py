@@ -19,7 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from runtime.db import db
-from runtime.logs import current_component
+from runtime.logs import current_component, mask_token
 from runtime.models import Heartbeat
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ class Component:
     """Base class: subclasses set `name` and implement `run()`, which returns once stopping."""
 
     name = ""
+    # Errors no restart can cure (a token Telegram refuses): they stop the whole process.
+    fatal_errors = ()
 
     def __init__(self):
         self.logger = logging.getLogger(f"rentwatch.{self.name}")
@@ -42,6 +44,8 @@ class Component:
         self._stopping = threading.Event()
         self._loop = None
         self._stop_event = None
+        self.fatal = ""  # why the process must stop, when a fatal error happened
+        self.stop_all = self.request_stop  # run_components widens it to every component
 
     @property
     def stopping(self):
@@ -89,6 +93,12 @@ class Component:
             started = time.monotonic()
             try:
                 await self.run()
+            except self.fatal_errors as error:
+                # Some messages quote the token itself (PTB's InvalidToken does).
+                self.fatal = mask_token(f"{self.name}: {error}")
+                self.logger.error("%s cannot go on: %s", self.name, error)
+                self.stop_all()
+                break
             except Exception as error:
                 self.restarts += 1
                 self.logger.exception(
@@ -143,14 +153,13 @@ def run_components(main, background=(), stop_timeout=8.0):
     """Run `main` in this (the main) thread and each of `background` in a thread of its own.
 
     SIGINT and SIGTERM ask every component to stop; this returns once all have stopped, or
-    after `stop_timeout` seconds for a background component that does not.
+    after `stop_timeout` seconds for a background component that does not. Returns the
+    fatal errors that stopped it, if any.
     """
     everyone = [main, *background]
     threads = [
         threading.Thread(target=c.run_in_this_thread, name=c.name, daemon=True) for c in background
     ]
-    for thread in threads:
-        thread.start()
 
     def stop_everyone(signum=None):
         if signum is not None:
@@ -161,6 +170,15 @@ def run_components(main, background=(), stop_timeout=8.0):
             )
         for component in everyone:
             component.request_stop()
+
+    # A signal that arrives before the main loop is running must stop us just as well.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda signum, frame: stop_everyone(signum))
+    for component in everyone:
+        component.stop_all = stop_everyone
+    logger.info("starting %s", ", ".join(c.name for c in everyone))
+    for thread in threads:
+        thread.start()
 
     async def main_with_signals():
         loop = asyncio.get_running_loop()
@@ -177,3 +195,4 @@ def run_components(main, background=(), stop_timeout=8.0):
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
                 logger.warning("%s did not stop within %.0f s", thread.name, stop_timeout)
+    return [component.fatal for component in everyone if component.fatal]

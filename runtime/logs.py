@@ -19,6 +19,12 @@ class ComponentFilter(logging.Filter):
         return True
 
 
+def mask_token(text):
+    """The text with the bot token, if it holds it, replaced by a marker."""
+    token = getattr(settings, "TELEGRAM_BOT_TOKEN", "")
+    return text.replace(token, "<bot-token>") if token else text
+
+
 class MaskBotTokenFilter(logging.Filter):
     """Replace the bot token, wherever it appears in a record, with a fixed marker."""
 

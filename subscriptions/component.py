@@ -8,7 +8,7 @@ from django.utils.translation import ngettext
 from runtime.components import Component
 from runtime.db import db
 from subscriptions import lifecycle, outbox
-from telegram_bot.client import make_bot
+from telegram_bot.client import FATAL_TELEGRAM_ERRORS, make_bot
 from telegram_bot.sending import Outcome, send_html
 
 
@@ -34,6 +34,7 @@ def reminder_text(language, days, expires_at):
 
 class WorkerComponent(Component):
     name = "worker"
+    fatal_errors = FATAL_TELEGRAM_ERRORS
 
     async def run(self):
         """Run lifecycle ticks until a stop is requested."""

@@ -144,3 +144,17 @@ def recently_sent(chat_id, limit=5):
         .order_by("-sent_at")[:limit]
     )
     return [(delivery.listing, str(delivery.search_filter or "")) for delivery in sent]
+
+
+def seconds_until_next_due(now=None):
+    """How long until a pending delivery may go out: 0 if one is due now, None if none waits."""
+    now = now or timezone.now()
+    soonest = (
+        Delivery.objects.filter(state=Delivery.State.PENDING)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if soonest is None:
+        return None
+    return max(0.0, (soonest - now).total_seconds())

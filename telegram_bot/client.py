@@ -1,10 +1,13 @@
 """Builds the python-telegram-bot objects every component uses, from settings."""
 
 from django.conf import settings
+from telegram.error import InvalidToken
 from telegram.ext import Application, ApplicationBuilder, ExtBot
 from telegram.request import HTTPXRequest
 
 from telegram_bot.ratelimit import shared_limiter
+
+FATAL_TELEGRAM_ERRORS = (InvalidToken,)
 
 
 class MissingBotToken(Exception):

@@ -5,11 +5,12 @@ from telegram import Update
 
 from runtime.components import Component
 from telegram_bot.chat import set_commands
-from telegram_bot.client import build_application
+from telegram_bot.client import FATAL_TELEGRAM_ERRORS, build_application
 
 
 class BotComponent(Component):
     name = "bot"
+    fatal_errors = FATAL_TELEGRAM_ERRORS
 
     async def run(self):
         """Poll for updates and answer them until a stop is requested."""

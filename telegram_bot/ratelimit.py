@@ -16,7 +16,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 # Calls that post a message in a chat; edits, answers and getUpdates are not limited here.
 LIMITED_PREFIXES = ("send", "copy", "forward")
 GROUP_WINDOW_SECONDS = 60.0
+# Tries again of a reply in the chat that Telegram refused for a passing reason.
+INTERACTIVE_RETRIES = 2
 
 
 class SharedRateLimiter(BaseRateLimiter):
@@ -48,13 +50,27 @@ class SharedRateLimiter(BaseRateLimiter):
         pass
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
-        if endpoint.startswith(LIMITED_PREFIXES):
-            await asyncio.sleep(self.reserve(data.get("chat_id")))
-        try:
-            return await callback(*args, **kwargs)
-        except RetryAfter as error:
-            self.pause(error.retry_after)
-            raise
+        """Wait for a slot, then make the call.
+
+        Flood control pauses every sender. A reply the bot gives in the chat (no
+        `rate_limit_args`) is retried here after the wait, so the renter still gets it; the
+        outbox passes `{"retry": False}` because it retries on its own terms.
+        """
+        retries = INTERACTIVE_RETRIES if (rate_limit_args or {}).get("retry", True) else 0
+        for attempt in range(retries + 1):
+            if endpoint.startswith(LIMITED_PREFIXES):
+                await asyncio.sleep(self.reserve(data.get("chat_id")))
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                self.pause(error.retry_after)
+                if attempt == retries:
+                    raise
+            except (TimedOut, NetworkError) as error:
+                # A 5xx or a dropped connection; Telegram may not have the request at all.
+                if attempt == retries or isinstance(error, BadRequest):
+                    raise
+                await asyncio.sleep(2**attempt)
 
     def reserve(self, chat_id):
         """Take the next free slot for a message to `chat_id`; returns seconds to wait for it."""

@@ -32,6 +32,8 @@ class SendResult:
     new_chat_id: int | None = None
 
 
+# The outbox classifies every answer itself and schedules its own retries.
+OUTBOX = {"retry": False}
 UNREACHABLE_CHAT_PHRASES = ("chat not found", "user not found", "peer_id_invalid")
 # What Telegram says when it cannot fetch or use a photo we named by URL.
 PHOTO_PROBLEM = re.compile(
@@ -55,7 +57,7 @@ async def send_listing(bot, chat_id, message):
             )
             for n, url in enumerate(photos)
         ]
-        result = await attempt(bot.send_media_group(chat_id, media))
+        result = await attempt(bot.send_media_group(chat_id, media, rate_limit_args=OUTBOX))
         if not is_photo_problem(result):
             return result
     if photos:
@@ -66,6 +68,7 @@ async def send_listing(bot, chat_id, message):
                 caption=message.caption,
                 parse_mode=ParseMode.HTML,
                 reply_markup=message.keyboard,
+                rate_limit_args=OUTBOX,
             )
         )
         if not is_photo_problem(result):
@@ -96,6 +99,7 @@ async def send_html(bot, chat_id, text, reply_markup=None):
             parse_mode=ParseMode.HTML,
             reply_markup=reply_markup,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
+            rate_limit_args=OUTBOX,
         )
     )
 

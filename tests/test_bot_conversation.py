@@ -174,3 +174,25 @@ def test_filters_lists_and_deletes_a_search(running_bot, fake_telegram, city):
 
     fake_telegram.wait_for_message(RITA, "no saved searches")
     assert not SearchFilter.objects.filter(subscriber__chat_id=RITA).exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "description", "retry_after"),
+    [(429, "Too Many Requests: retry after 1", 1), (502, "Bad Gateway", None)],
+)
+def test_a_reply_refused_for_a_passing_reason_still_reaches_the_renter(
+    running_bot, fake_telegram, code, description, retry_after
+):
+    start(fake_telegram, RITA)
+    fake_telegram.fail_next(
+        "sendMessage",
+        error_code=code,
+        description=description,
+        retry_after=retry_after,
+        chat_id=RITA,
+    )
+
+    fake_telegram.send_message(RITA, "/filters")
+
+    fake_telegram.wait_for_message(RITA, "no saved searches")
+    assert not any("went wrong" in m["text"] for m in fake_telegram.messages(RITA))

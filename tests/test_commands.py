@@ -77,6 +77,34 @@ def test_add_source_names_what_is_known_when_given_a_typo(adapter, city, message
         )
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "url", "interval", "message"),
+    [
+        ("", "http://127.0.0.1:9/", "600", "name must not be empty"),
+        ("X", "file:///etc/passwd", "600", "http"),
+        ("X", "not a url", "600", "http"),
+        ("X", "http://127.0.0.1:9/", "-5", "at least 60"),
+    ],
+)
+def test_add_source_refuses_bad_input_with_a_clear_message(name, url, interval, message):
+    make.city(name="Dubai")
+
+    with pytest.raises(CommandError, match=message):
+        call_command(
+            "add_source",
+            name,
+            "--adapter",
+            "bayut",
+            "--city",
+            "Dubai",
+            "--url",
+            url,
+            "--interval",
+            interval,
+        )
+
+
 def beat(component, seconds_ago):
     now = timezone.now()
     Heartbeat.objects.create(
@@ -142,3 +170,25 @@ def test_each_component_alone_stops_on_ctrl_c_with_exit_0(
 
     assert code == 0, process.output()
     assert "Traceback" not in process.output()
+
+
+@pytest.mark.e2e
+def test_runall_with_a_token_telegram_refuses_stops_with_one_clear_line(
+    tmp_path, fresh_database, fake_telegram
+):
+    env = command_env(
+        DATABASE_URL=fresh_database,
+        TELEGRAM_BOT_TOKEN="999:not-the-fake-servers-token",
+        TELEGRAM_API_BASE_URL=fake_telegram.base_url,
+    )
+    manage(env, "migrate", "--verbosity", "0")
+
+    result = subprocess.run(
+        [*MANAGE, "runall"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("CommandError:") or "Error:" in last_line
+    assert "Unauthorized" in last_line or "token" in last_line.lower()
+    assert "not-the-fake-servers-token" not in result.stderr

@@ -1,7 +1,13 @@
+from urllib.parse import urlsplit
+
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from listings.adapters.base import get_adapter
 from listings.models import City, Deal, Source
+
+# More often than this is no politeness to a site, whatever its pages say.
+MIN_INTERVAL_SECONDS = 60
 
 
 class Command(BaseCommand):
@@ -17,6 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--disabled", action="store_true", help="Add it switched off")
 
     def handle(self, *args, name, adapter, city, url, deal, interval, disabled, **options):
+        if not name.strip():
+            raise CommandError("the name must not be empty")
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            raise CommandError(f"--url must be an http(s) address, not {url!r}")
+        if interval < MIN_INTERVAL_SECONDS:
+            raise CommandError(f"--interval must be at least {MIN_INTERVAL_SECONDS} seconds")
         try:
             get_adapter(adapter)
         except KeyError as error:
@@ -36,6 +48,8 @@ class Command(BaseCommand):
                 "deal": deal,
                 "poll_interval_seconds": interval,
                 "is_enabled": not disabled,
+                # A changed source is due at once, under its new settings.
+                "next_run_at": timezone.now(),
             },
         )
         verb = "added" if created else "updated"
