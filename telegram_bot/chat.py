@@ -220,7 +220,11 @@ def checked_deal(deal):
 def price_choice(draft, argument):
     if argument == "any":
         return None, None
-    return screens.price_brackets(draft)[int(argument)]
+    brackets = screens.price_brackets(draft)
+    index = int(argument)
+    if not 0 <= index < len(brackets):  # a forged button; -1 would pick the last one
+        raise ValueError(argument)
+    return brackets[index]
 
 
 async def show(query, text, keyboard):

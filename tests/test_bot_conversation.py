@@ -134,7 +134,9 @@ def test_pressing_another_persons_button_changes_nothing(running_bot, fake_teleg
     assert fake_telegram.answered_callbacks()[-1]["text"] == "That is not your search."
 
 
-@pytest.mark.parametrize("payload", ["s:abc:c:1", "s:1", "nonsense", "s:999999:c:1", ""])
+@pytest.mark.parametrize(
+    "payload", ["s:abc:c:1", "s:1", "nonsense", "s:999999:c:1", "", "pause:x", "del:"]
+)
 def test_a_malformed_or_stale_button_shows_the_current_state(running_bot, fake_telegram, payload):
     greeting = start(fake_telegram, RITA)
 
