@@ -46,19 +46,17 @@ class ParserComponent(Component):
                 await self.wait(await self.idle_seconds())
 
     async def idle_seconds(self):
-        """Sleep until the next source or delivery is due, PARSER_IDLE_SECONDS at most.
+        """How long to sleep: until the next delivery is due, PARSER_IDLE_SECONDS at most.
 
-        Deliveries held back only because their chat heard from us a moment ago are due
-        again within the chat interval, not at the next idle pass.
+        A delivery held back only because its chat heard from us a moment ago is due again
+        within the chat interval, not at the next idle pass; the tenth of a second keeps a
+        zero interval from spinning.
         """
         until_delivery = await db(seconds_until_next_due)()
         if until_delivery is None:
             return settings.PARSER_IDLE_SECONDS
-        floor = 0.1
-        return min(
-            settings.PARSER_IDLE_SECONDS,
-            max(until_delivery, settings.TELEGRAM_CHAT_INTERVAL_SECONDS / 2, floor),
-        )
+        half_a_turn = max(settings.TELEGRAM_CHAT_INTERVAL_SECONDS / 2, 0.1)
+        return min(settings.PARSER_IDLE_SECONDS, max(until_delivery, half_a_turn))
 
     async def parse_one_due_source(self):
         """Claim one due source, fetch and parse it, store the run; False if none was due."""
