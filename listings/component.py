@@ -35,10 +35,14 @@ class ParserComponent(Component):
 
     async def work(self, bot):
         """The parser's loop: a due source, then the outbox, then a pause when idle."""
+        next_release = 0.0
         while not self.stopping:
-            released = await db(release_stale_claims)()
-            if released:
-                self.logger.warning("requeued %d deliveries a crashed sender left", released)
+            # A claim goes stale only after DELIVERY_CLAIM_TIMEOUT_SECONDS: look twice that often.
+            if time.monotonic() >= next_release:
+                released = await db(release_stale_claims)()
+                if released:
+                    self.logger.warning("requeued %d deliveries a crashed sender left", released)
+                next_release = time.monotonic() + settings.DELIVERY_CLAIM_TIMEOUT_SECONDS / 2
             parsed = await self.parse_one_due_source()
             delivered = await self.deliver_pending(bot)
             await self.beat()

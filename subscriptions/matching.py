@@ -11,6 +11,11 @@ from listings.models import City, Listing, PriceChange
 from subscriptions.models import Delivery, SearchFilter, Subscriber, Subscription
 
 BATCH_SIZE = 500
+# Who may hear from us at all: a subscriber `s` who has not blocked the bot and has access.
+REACHABLE_SUBSCRIBER = f"""(s.blocked_at IS NULL AND EXISTS (
+              SELECT 1 FROM {Subscription._meta.db_table} sub
+              WHERE sub.subscriber_id = s.id AND sub.state = %(active)s
+                AND sub.expires_at > %(now)s))"""
 # Rent is compared per month; a sale by its one-off price.
 COMPARABLE_PRICE = "(CASE WHEN l.deal = 'sale' THEN l.price ELSE l.price_per_month END)"
 
@@ -49,11 +54,7 @@ def match_sql():
         JOIN {City._meta.db_table} c ON c.id = l.city_id
         WHERE f.city_id = l.city_id AND f.deal = l.deal
           AND f.is_draft = %(false)s AND f.is_paused = %(false)s
-          AND s.blocked_at IS NULL
-          AND EXISTS (
-              SELECT 1 FROM {Subscription._meta.db_table} sub
-              WHERE sub.subscriber_id = s.id AND sub.state = %(active)s
-                AND sub.expires_at > %(now)s)
+          AND {REACHABLE_SUBSCRIBER}
           AND (f.rooms_mask = 0 OR (l.rooms IS NOT NULL
                AND (f.rooms_mask & (1 << (CASE WHEN l.rooms > 4 THEN 4 ELSE l.rooms END))) <> 0))
           AND ((f.price_min IS NULL AND f.price_max IS NULL)
@@ -100,11 +101,7 @@ def price_drop_sql():
         WHERE pc.id IN ({{change_ids}})
           AND pc.new_price < pc.old_price
           AND f.notify_price_drops = %(true)s AND f.is_paused = %(false)s
-          AND s.blocked_at IS NULL
-          AND EXISTS (
-              SELECT 1 FROM {Subscription._meta.db_table} sub
-              WHERE sub.subscriber_id = s.id AND sub.state = %(active)s
-                AND sub.expires_at > %(now)s)
+          AND {REACHABLE_SUBSCRIBER}
         GROUP BY d.subscriber_id, d.listing_id, pc.id
         ON CONFLICT (subscriber_id, price_change_id) WHERE kind = 'price_drop' DO NOTHING
     """

@@ -8,6 +8,7 @@ from django.test import override_settings
 
 from telegram_bot import ratelimit
 from telegram_bot.ratelimit import SharedRateLimiter
+from tests import factories as make
 from tests.e2e import fresh_database_url
 from tests.fakes.site import FakeSite
 from tests.fakes.telegram import FakeTelegram
@@ -107,3 +108,14 @@ def fresh_database(tmp_path):
     url, drop = fresh_database_url(tmp_path)
     yield url
     drop()
+
+
+@pytest.fixture
+def city():
+    """A city with two districts; modules needing another one define their own."""
+    return make.city()
+
+
+@pytest.fixture
+def source(city):
+    return make.source(city)

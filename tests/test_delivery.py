@@ -19,16 +19,6 @@ def bot_settings(telegram_settings):
     return None
 
 
-@pytest.fixture
-def city():
-    return make.city()
-
-
-@pytest.fixture
-def source(city):
-    return make.source(city)
-
-
 def queue(subscriber, listing):
     return Delivery.objects.create(subscriber=subscriber, listing=listing)
 

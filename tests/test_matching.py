@@ -9,16 +9,6 @@ from tests import factories as make
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def city():
-    return make.city()
-
-
-@pytest.fixture
-def source(city):
-    return make.source(city)
-
-
 def delivered(subscriber):
     return set(Delivery.objects.filter(subscriber=subscriber).values_list("listing_id", flat=True))
 

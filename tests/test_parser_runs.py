@@ -24,14 +24,17 @@ def berlin():
     return make.city(name="Berlin", currency="EUR", districts=("Neukölln", "Mitte"))
 
 
-def parse_one(bot=None):
+def parse_one(with_bot=False):
     """One unit of the parser's work, with its real HTTP stack (and a Bot for staff alerts)."""
 
     async def run():
         async with make_http_client() as client:
             parser = ParserComponent()
-            parser.fetcher, parser.bot = Fetcher(client), bot
-            return await parser.parse_one_due_source()
+            parser.fetcher, parser.bot = Fetcher(client), None
+            if not with_bot:
+                return await parser.parse_one_due_source()
+            async with make_bot() as parser.bot:
+                return await parser.parse_one_due_source()
 
     return async_to_sync(run)()
 
@@ -199,19 +202,9 @@ def test_staff_hear_once_when_a_source_keeps_failing_and_once_when_it_recovers(
 
     for _ in range(5):
         Source.objects.filter(pk=source.pk).update(next_run_at=timezone.now())
-        run_with_bot()
+        parse_one(with_bot=True)
 
     alerts = [m["text"] for m in fake_telegram.messages(900)]
     assert len(alerts) == 2
     assert "failed 3 runs in a row" in alerts[0] and source.name in alerts[0]
     assert "works again" in alerts[1]
-
-
-def run_with_bot():
-    async def run():
-        async with make_bot() as bot, make_http_client() as client:
-            parser = ParserComponent()
-            parser.fetcher, parser.bot = Fetcher(client), bot
-            return await parser.parse_one_due_source()
-
-    return async_to_sync(run)()

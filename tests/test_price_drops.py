@@ -12,16 +12,6 @@ from tests import factories as make
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def city():
-    return make.city()
-
-
-@pytest.fixture
-def source(city):
-    return make.source(city)
-
-
 def run_with_price(source, price):
     flat = ParsedListing(
         external_id="flat-1",

@@ -17,6 +17,22 @@ class LoopbackServer(ThreadingHTTPServer):
         self.owner = owner
         self._connections = set()
         self._connections_lock = threading.Lock()
+        self._thread = None
+
+    def start_serving(self):
+        """Serve from a thread of its own; returns self."""
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop_serving(self):
+        """Stop, cutting keep-alive connections rather than waiting for their clients."""
+        self.shutdown()
+        self.close_connections()
+        self.server_close()
+        self._thread.join(5)
 
     def process_request(self, request, client_address):
         with self._connections_lock:

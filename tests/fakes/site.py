@@ -33,22 +33,14 @@ class FakeSite:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = None
-        self._thread = None
 
     def start(self):
-        self._server = LoopbackServer(_SiteHandler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(_SiteHandler, self).start_serving()
         return self
 
     def stop(self):
         self._stopping.set()  # cuts short any delayed answer
-        self._server.shutdown()
-        self._server.close_connections()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.stop_serving()
 
     def __enter__(self):
         return self.start()

@@ -98,16 +98,11 @@ class FakeTelegram:
         self._open_poll = None  # the client_gone check of the long poll now waiting
         self._stopping = False
         self._server = None
-        self._thread = None
 
     # -- lifecycle
 
     def start(self):
-        self._server = LoopbackServer(_BotApiHandler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(_BotApiHandler, self).start_serving()
         return self
 
     def stop(self):
@@ -116,10 +111,7 @@ class FakeTelegram:
             self._stopping = True
             self._update_queued.notify_all()
 
-        self._server.shutdown()
-        self._server.close_connections()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.stop_serving()
 
     def __enter__(self):
         return self.start()
