@@ -242,6 +242,7 @@ def random_filter(model, subscriber_id, city, rng):
         price_min=price_min,
         price_max=price_max,
         rooms_mask=random_rooms_mask(rng),
+        furnishing=rng.choices(["", "furnished", "unfurnished"], weights=[75, 18, 7])[0],
         allow_unknown_price=rng.random() < 0.25,
         is_paused=rng.random() < 0.08,
         is_draft=rng.random() < 0.01,
@@ -319,6 +320,8 @@ def random_listing(model, n, sources, city, district_ids, weights, rng):
         title=f"Flat {n}",
         rooms=rooms,
         district_id=district_id,
+        # Most sites never say; of those that do, more say furnished.
+        furnishing=rng.choices(["", "furnished", "partly", "unfurnished"], [55, 25, 8, 12])[0],
         **random_price(deal, city, rng),
     )
 
@@ -568,6 +571,8 @@ def filter_matches(search, listing):
     ):
         return False
     if search.district_ids and listing.district_id not in search.district_ids:
+        return False
+    if search.furnishing and listing.furnishing not in ("", "partly", search.furnishing):
         return False
     return price_matches(search, listing)
 

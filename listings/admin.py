@@ -91,7 +91,7 @@ class ListingAdmin(admin.ModelAdmin):
         "first_seen_at",
         "removed_at",
     ]
-    list_filter = ["source", "city", "deal", "rooms", "district", "first_seen_at"]
+    list_filter = ["source", "city", "deal", "rooms", "furnishing", "district", "first_seen_at"]
     search_fields = ["title", "external_id", "address", "url"]
     list_select_related = ["source", "district"]
     date_hierarchy = "first_seen_at"

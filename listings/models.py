@@ -17,6 +17,13 @@ class Period(models.TextChoices):
     ONCE = "once", "one-off (sale)"
 
 
+class Furnishing(models.TextChoices):
+    FURNISHED = "furnished", "Furnished"
+    # Some furniture, or the Dutch "gestoffeerd" (floors and curtains): fits either wish.
+    PARTLY = "partly", "Partly furnished"
+    UNFURNISHED = "unfurnished", "Unfurnished"
+
+
 class City(models.Model):
     name = models.CharField(max_length=100, unique=True)
     country = models.CharField(max_length=2, help_text="ISO 3166 country code")
@@ -114,6 +121,9 @@ class Listing(models.Model):
         District, on_delete=models.SET_NULL, null=True, blank=True, related_name="listings"
     )
     address = models.CharField(max_length=500, blank=True)
+    furnishing = models.CharField(
+        max_length=11, choices=Furnishing.choices, blank=True, help_text="Blank: not stated"
+    )
     photo_urls = models.JSONField(default=list, blank=True)
 
     published_at = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,4 @@
-"""Reading prices, rooms and areas out of the text listing sites show.
+"""Reading prices, rooms, areas and furnishing out of the text listing sites show.
 
 An unreadable value is None with the raw text kept by the caller, never a wrong number.
 """
@@ -134,3 +134,37 @@ def parse_area(text):
     if not match:
         return None
     return Decimal(match.group(1).replace(",", "."))
+
+
+# Checked in this order: "unmöbliert" and "teilmöbliert" both contain "möbliert".
+FURNISHING_WORDS = [
+    (
+        re.compile(
+            r"semi[- ]?furnished|part(?:ly|ially)?[- ]furnished|teil(?:weise\s*)?möbliert"
+            r"|gestoffeerd|częściowo umeblowan|частично меблир|polu\s*namešten|polunamesten",
+            re.I,
+        ),
+        "partly",
+    ),
+    (
+        re.compile(
+            r"unfurnished|not furnished|unmöbliert|nicht möbliert|ohne möbel|\bkaal\b"
+            r"|nieumeblowan|bez mebli|без мебели|не меблир|nenamešten|nenamesten",
+            re.I,
+        ),
+        "unfurnished",
+    ),
+    (
+        re.compile(
+            r"furnished|möbliert|moebliert|gemeubileerd|umeblowan|меблир|с мебелью"
+            r"|namešten|namesten",
+            re.I,
+        ),
+        "furnished",
+    ),
+]
+
+
+def parse_furnishing(text):
+    """ "furnished", "partly" or "unfurnished" from the words a site uses; "" if it says none."""
+    return next((kind for words, kind in FURNISHING_WORDS if words.search(text or "")), "")

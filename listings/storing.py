@@ -190,6 +190,7 @@ def build_listing(source, parsed, district_id):
         area_m2=parsed.area_m2,
         district_id=district_id,
         address=parsed.address[:500],
+        furnishing=parsed.furnishing,
         photo_urls=parsed.photo_urls,
         published_at=parsed.published_at,
         fingerprint=fingerprint(parsed),

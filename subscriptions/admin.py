@@ -68,7 +68,16 @@ class SubscriptionInline(admin.TabularInline):
 class SearchFilterInline(admin.TabularInline):
     model = SearchFilter
     extra = 0
-    fields = ["name", "city", "deal", "price_min", "price_max", "rooms_mask", "is_paused"]
+    fields = [
+        "name",
+        "city",
+        "deal",
+        "price_min",
+        "price_max",
+        "rooms_mask",
+        "furnishing",
+        "is_paused",
+    ]
     show_change_link = True
 
 
@@ -101,10 +110,11 @@ class SearchFilterAdmin(admin.ModelAdmin):
         "price_min",
         "price_max",
         "rooms_mask",
+        "furnishing",
         "is_paused",
         "is_draft",
     ]
-    list_filter = ["city", "deal", "is_paused", "is_draft"]
+    list_filter = ["city", "deal", "furnishing", "is_paused", "is_draft"]
     search_fields = ["name", "subscriber__username", "=subscriber__chat_id"]
     list_select_related = ["subscriber", "city"]
     filter_horizontal = ["districts"]

@@ -57,6 +57,7 @@ def match_sql():
           AND {REACHABLE_SUBSCRIBER}
           AND (f.rooms_mask = 0 OR (l.rooms IS NOT NULL
                AND (f.rooms_mask & (1 << (CASE WHEN l.rooms > 4 THEN 4 ELSE l.rooms END))) <> 0))
+          AND (f.furnishing = '' OR l.furnishing IN ('', 'partly') OR l.furnishing = f.furnishing)
           AND ((f.price_min IS NULL AND f.price_max IS NULL)
                OR (l.currency = c.currency AND {COMPARABLE_PRICE} IS NOT NULL
                    AND (f.price_min IS NULL OR {COMPARABLE_PRICE} >= f.price_min)

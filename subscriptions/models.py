@@ -4,11 +4,18 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from listings.models import City, Deal, District, Listing, PriceChange
+from listings.models import City, Deal, District, Furnishing, Listing, PriceChange
 
 # A filter's rooms are a bit mask: bit 0 is a studio, bits 1-3 are 1-3 rooms, bit 4 is "4+".
 ROOM_CHOICES = [(0, "Studio"), (1, "1"), (2, "2"), (3, "3"), (4, "4+")]
 MAX_ROOM_BIT = 4
+# What a search may ask for; "" is "either". A partly furnished flat, or one whose listing
+# does not say, fits both wishes: most sites never say, and a renter would rather see it.
+FURNISHING_WISHES = [
+    ("", "Furnished or not"),
+    (Furnishing.FURNISHED, Furnishing.FURNISHED.label),
+    (Furnishing.UNFURNISHED, Furnishing.UNFURNISHED.label),
+]
 
 
 class Subscriber(models.Model):
@@ -86,6 +93,7 @@ class SearchFilter(models.Model):
         default=0, help_text="Bit n set: n rooms wanted (0 = studio, 4 = four or more); 0 = any"
     )
     allow_unknown_price = models.BooleanField(default=False)
+    furnishing = models.CharField(max_length=11, choices=FURNISHING_WISHES, blank=True)
     notify_price_drops = models.BooleanField(
         default=True, help_text="Also tell when a listing already sent gets cheaper"
     )

@@ -243,6 +243,9 @@ def recent_matches(chat_id, search_id, limit=3):
             rooms |= Q(rooms__gte=MAX_ROOM_BIT)
         listings = listings.filter(rooms)
     listings = listings.filter(price_condition(search))
+    if search.furnishing:
+        # A listing that does not say, or is partly furnished, passes either wish.
+        listings = listings.filter(furnishing__in=["", "partly", search.furnishing])
     return list(listings.select_related("source", "district").order_by("-first_seen_at")[:limit])
 
 

@@ -93,3 +93,11 @@ def test_a_malformed_price_is_unknown_and_the_page_survives(adapter):
 
     assert len(listings) == 12
     assert by_id(listings)["4711777"].price is None
+
+
+def test_the_furnishing_status_is_read_from_each_hit(adapter):
+    rentals = adapter.parse(load_page(RENT_PAGE)).listings
+    sales = adapter.parse(load_page(SALE_PAGE)).listings
+
+    assert {listing.furnishing for listing in rentals} == {"furnished"}
+    assert {listing.furnishing for listing in sales} == {"unfurnished"}

@@ -125,3 +125,11 @@ def test_an_unreadable_price_is_none_and_a_broken_ad_is_skipped():
     assert listings["5425645602904"].price_text == "Dogovor"
     assert "5425644765222" not in listings
     assert len(listings) == 75
+
+
+def test_a_site_without_a_furnishing_field_is_read_from_the_words_of_the_ad():
+    listings = by_id(parse().listings)
+
+    assert listings["5425645399078"].furnishing == "furnished"  # "Namešten stan u blizini …"
+    assert listings["5425645598639"].furnishing == ""  # says nothing about furniture
+    assert sum(listing.furnishing == "partly" for listing in listings.values()) == 4

@@ -133,3 +133,16 @@ def test_an_unreadable_price_is_none_and_the_result_is_kept():
     assert by_id(listings)["2e760d4e"].price is None
     assert by_id(listings)["2e760d4e"].price_text == "Prijs op aanvraag"
     assert len(listings) == 30
+
+
+@pytest.mark.parametrize(
+    ("external_id", "furnishing"),
+    [
+        ("b3c624c6", "furnished"),  # "Gemeubileerd"
+        ("2e760d4e", "partly"),  # "Gestoffeerd": floors and curtains, no furniture
+        ("faeb9650", "unfurnished"),  # "Kaal"
+        ("d3dc8315", ""),  # the card names the building year instead
+    ],
+)
+def test_the_interior_feature_gives_the_furnishing(external_id, furnishing):
+    assert by_id(parse().listings)[external_id].furnishing == furnishing

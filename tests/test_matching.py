@@ -4,6 +4,7 @@ import pytest
 
 from subscriptions.matching import match_new_listings
 from subscriptions.models import Delivery
+from subscriptions.searches import recent_matches
 from tests import factories as make
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,35 @@ def test_a_listing_without_price_passes_only_where_the_renter_allows_it(city, so
     assert delivered(strict) == set()
     assert delivered(lenient) == {no_price.pk}
     assert delivered(unlimited) == {no_price.pk}
+
+
+def test_a_furnishing_wish_lets_through_flats_that_fit_it_or_do_not_say(city, source):
+    wants_furnished, wants_bare, either = make.subscriber(), make.subscriber(), make.subscriber()
+    make.search(wants_furnished, city, furnishing="furnished")
+    make.search(wants_bare, city, furnishing="unfurnished")
+    make.search(either, city)
+    furnished = make.listing(source, price=5_000, furnishing="furnished")
+    bare = make.listing(source, price=5_000, furnishing="unfurnished")
+    partly = make.listing(source, price=5_000, furnishing="partly")
+    unstated = make.listing(source, price=5_000, furnishing="")
+
+    match_new_listings([furnished.pk, bare.pk, partly.pk, unstated.pk])
+
+    assert delivered(wants_furnished) == {furnished.pk, partly.pk, unstated.pk}
+    assert delivered(wants_bare) == {bare.pk, partly.pk, unstated.pk}
+    assert delivered(either) == {furnished.pk, bare.pk, partly.pk, unstated.pk}
+
+
+def test_the_preview_on_saving_applies_the_same_furnishing_rule(city, source):
+    renter = make.subscriber()
+    wants_bare = make.search(renter, city, furnishing="unfurnished")
+    make.listing(source, price=5_000, furnishing="furnished")
+    bare = make.listing(source, price=5_000, furnishing="unfurnished")
+    unstated = make.listing(source, price=5_000, furnishing="")
+
+    preview = recent_matches(renter.chat_id, wants_bare.pk, limit=10)
+
+    assert {listing.pk for listing in preview} == {bare.pk, unstated.pk}
 
 
 def test_a_studio_and_a_five_room_flat_match_their_room_bits(city, source):

@@ -59,6 +59,21 @@ def test_a_due_source_is_fetched_parsed_and_stored(fake_site, berlin, settings):
     assert not parse_one(), "the source is not due again before its interval"
 
 
+def test_the_furnishing_a_page_states_is_stored_and_matched(fake_site, berlin, settings):
+    settings.PARSER_MAX_PAGES = 1
+    make.source(berlin, adapter="kleinanzeigen", url=fake_site.url(PAGE))
+    renter = make.subscriber()
+    make.search(renter, berlin, furnishing="unfurnished")
+
+    parse_one()
+
+    # Ten ads say "möbliert" or "furnished"; the other sixteen say nothing either way.
+    assert Listing.objects.filter(furnishing="furnished").count() == 10
+    delivered = Listing.objects.filter(deliveries__subscriber=renter)
+    assert delivered.count() == 16
+    assert not delivered.filter(furnishing="furnished").exists()
+
+
 def test_a_failing_later_page_keeps_the_first_pages_listings(fake_site, berlin, settings):
     settings.PARSER_MAX_PAGES = 3
     make.source(berlin, adapter="kleinanzeigen", url=fake_site.url(PAGE))

@@ -1,10 +1,16 @@
-"""Reading prices, rooms and areas from the text sites print: one table per reader."""
+"""Reading prices, rooms, areas and furnishing from the text sites print: one table per reader."""
 
 from decimal import Decimal
 
 import pytest
 
-from listings.prices import monthly_price, parse_area, parse_price, parse_rooms
+from listings.prices import (
+    monthly_price,
+    parse_area,
+    parse_furnishing,
+    parse_price,
+    parse_rooms,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +91,31 @@ def test_rooms(text, rooms):
 )
 def test_area(text, area):
     assert parse_area(text) == (Decimal(area) if area else None)
+
+
+@pytest.mark.parametrize(
+    ("text", "furnishing"),
+    [
+        ("furnished", "furnished"),
+        ("Fully Furnished | Family-Oriented", "furnished"),
+        ("unfurnished", "unfurnished"),
+        ("Semi-Furnished 2BR", "partly"),
+        ("Möblierte Wohnung - Typ: Komfort", "furnished"),
+        ("Unmöblierte 2-Zimmer-Wohnung", "unfurnished"),
+        ("teilmöbliert, mit Einbauküche", "partly"),
+        ("Gemeubileerd", "furnished"),
+        ("Gestoffeerd", "partly"),
+        ("Gestoffeerd of gemeubileerd", "partly"),  # either: fits both wishes
+        ("Kaal", "unfurnished"),
+        ("Mieszkanie umeblowane", "furnished"),
+        ("mieszkanie nieumeblowane", "unfurnished"),
+        ("полностью меблирована", "furnished"),
+        ("квартира без мебели", "unfurnished"),
+        ("Namešten dvosoban stan", "furnished"),
+        ("Izdajem polunamešten stan", "partly"),
+        ("Balcony, sea view", ""),
+        ("", ""),
+    ],
+)
+def test_furnishing(text, furnishing):
+    assert parse_furnishing(text) == furnishing

@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from listings.prices import parse_furnishing
+
 REGISTRY = {}
 
 
@@ -35,9 +37,15 @@ class ParsedListing:
     # Place names from most to least specific, matched against district names and aliases.
     locations: list[str] = field(default_factory=list)
     description: str = ""
+    furnishing: str = ""  # listings.models.Furnishing value, "" when the page does not say
     photo_urls: list[str] = field(default_factory=list)
     published_at: datetime | None = None
     raw: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        # Most sites have no furnishing field but say it in the title or description.
+        if not self.furnishing:
+            self.furnishing = parse_furnishing(f"{self.title}\n{self.description}")
 
 
 @dataclass

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from listings.adapters.base import Adapter, AdapterError, ParsedListing, ParseResult
+from listings.prices import parse_furnishing
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class BayutAdapter(Adapter):
             deal="rent" if is_rent else "sale",
             rooms=hit.get("rooms"),
             bathrooms=hit.get("baths"),
+            furnishing=parse_furnishing(hit.get("furnishingStatus") or ""),
             area_m2=Decimal(str(hit["area"])).quantize(Decimal("0.01"))
             if hit.get("area")
             else None,

@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup
 
 from listings.adapters.base import Adapter, AdapterError, ParsedListing, ParseResult
-from listings.prices import parse_area, parse_price, parse_rooms
+from listings.prices import parse_area, parse_furnishing, parse_price, parse_rooms
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class ParariusAdapter(Adapter):
             deal="rent",
             rooms=parse_rooms(features),
             area_m2=parse_area(features),
+            furnishing=parse_furnishing(features),
             address=", ".join(part for part in (street_of(title), sub_title) if part),
             locations=places_of(sub_title),
             photo_urls=[item["image"]] if item.get("image") else card_photos(card),
