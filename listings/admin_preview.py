@@ -3,7 +3,6 @@ fetched or uploaded page, see what they yield, and keep them on the source."""
 
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from django.urls import path, reverse
 
 from listings.adapters.base import Page
 from listings.adapters.css_selectors import CssSelectorAdapter, Extraction, compile_selectors
+from listings.fetching import decode_page
 from listings.models import Source
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 20
 FETCH_TIMEOUT_SECONDS = 10
 MAX_PAGE_BYTES = 5 * 1024 * 1024
-META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.IGNORECASE)
 TEMPLATE = "admin/listings/source/try_selectors.html"
 URL_NAME = "listings_source_try_selectors"
 
@@ -165,7 +164,7 @@ def page_to_try(data, source):
         if upload.size > MAX_PAGE_BYTES:
             raise PageUnavailable(f"The file is larger than {MAX_PAGE_BYTES // 1024 // 1024} MB.")
         # Relative links in a saved page belong to the site the source watches.
-        return Page(url=source.search_url, text=decode(upload.read()))
+        return Page(url=source.search_url, text=decode_page(upload.read()))
     if data.get("url"):
         return fetch_page(data["url"])
     raise PageUnavailable("Give a URL to fetch or upload a saved HTML page.")
@@ -190,7 +189,7 @@ def fetch_page(url):
         reason = str(error) or type(error).__name__
         raise PageUnavailable(f"Could not fetch {url}: {reason}") from None
 
-    return Page(url=str(response.url), text=decode(body, response.charset_encoding))
+    return Page(url=str(response.url), text=decode_page(body, response.charset_encoding, url))
 
 
 def read_capped(response, deadline):
@@ -202,17 +201,6 @@ def read_capped(response, deadline):
         if time.monotonic() > deadline:
             raise PageUnavailable(f"The page took longer than {FETCH_TIMEOUT_SECONDS} s to load.")
     return bytes(body)
-
-
-def decode(body, charset=None):
-    """Text of a page: the header's charset, else the page's <meta>, else UTF-8."""
-    if not charset:
-        match = META_CHARSET.search(body[:4096])
-        charset = match.group(1).decode("ascii") if match else "utf-8"
-    try:
-        return body.decode(charset, errors="replace")
-    except LookupError:
-        return body.decode("utf-8", errors="replace")
 
 
 def table_row(listing):

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import charset_normalizer
 import httpx
 from django.conf import settings
 
@@ -27,6 +28,13 @@ CAPTCHA_MARKERS = re.compile(
     r"captcha|are you a human|verify you are human|cf-chl-|access denied|unusual traffic",
     re.IGNORECASE,
 )
+# What an undeclared page that is not UTF-8 may be in: the legacy encodings still met on the
+# web (WHATWG's list). Guessing only among these is faster and avoids exotic misreadings.
+LEGACY_WEB_CHARSETS = [
+    *(f"cp{n}" for n in range(1250, 1259)),
+    *("iso8859_2", "iso8859_4", "iso8859_5", "iso8859_7", "iso8859_13", "iso8859_15"),
+    *("koi8_r", "koi8_u", "shift_jis", "euc_jp", "gb18030", "big5", "euc_kr"),
+]
 META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.IGNORECASE)
 # Retry-After longer than this is not waited out inside a run: the run ends, the source waits.
 MAX_WAIT_IN_RUN_SECONDS = 30.0
@@ -182,18 +190,37 @@ def retry_after(value):
 
 
 def decode_body(response):
-    """Decode with the charset the header names, else the page's <meta>, else UTF-8."""
-    content = response.content
-    charset = response.charset_encoding
+    """The response's text, in the charset it really is in."""
+    return decode_page(response.content, response.charset_encoding, str(response.url))
+
+
+def decode_page(content, declared_charset=None, url=""):
+    """Decode with the charset the header declares, else the page's <meta>, else what the bytes
+    are: UTF-8 when they are valid UTF-8, otherwise the statistically likeliest charset."""
+    charset = declared_charset
     if not charset:
         match = META_CHARSET.search(content[:4096])
-        charset = match.group(1).decode("ascii") if match else "utf-8"
+        charset = match.group(1).decode("ascii") if match else None
+    if not charset:
+        charset = detect_charset(content)
 
     try:
         return content.decode(charset, errors="replace")
     except LookupError:
-        logger.warning("unknown charset %r at %s; decoding as UTF-8", charset, response.url)
+        logger.warning("unknown charset %r at %s; decoding as UTF-8", charset, url or "a page")
         return content.decode("utf-8", errors="replace")
+
+
+def detect_charset(content):
+    """The charset of an undeclared page: UTF-8 if it decodes as such, else a detector's guess."""
+    try:
+        content.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+
+    best = charset_normalizer.from_bytes(content, cp_isolation=LEGACY_WEB_CHARSETS).best()
+    return best.encoding if best else "utf-8"
 
 
 async def fetch_page(client, url):

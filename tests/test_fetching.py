@@ -1,13 +1,19 @@
 """Fetching through the local site: every answer judged, none read as "no new listings"."""
 
+import re
+
 import httpx
 import pytest
 from asgiref.sync import async_to_sync
 
+from listings.adapters.base import get_adapter
 from listings.fetching import fetch_page, make_http_client
 from listings.models import FetchRun
+from tests.fakes.proxy import ForwardProxy
+from tests.pages import load_page
 
 PAGE = "kleinanzeigen/search_rent_berlin_2026.html"
+KRISHA = "krisha/search_rent_almaty-medeu_2022-11.html"
 CAPTCHA = "<html><body><h1>Please verify you are human</h1><div class='g-recaptcha'></div>"
 
 
@@ -66,6 +72,25 @@ def test_a_page_in_a_legacy_charset_is_decoded_by_its_meta_tag(fake_site):
     assert "Квартира" in result.page.text
 
 
+@pytest.mark.parametrize("charset", ["cp1251", "koi8_r"])
+def test_a_page_that_names_no_charset_is_decoded_by_what_its_bytes_are(fake_site, charset):
+    saved = load_page(KRISHA)
+    undeclared = re.sub(r"<meta[^>]*charset[^>]*>", "", saved.text, flags=re.IGNORECASE)
+    body = undeclared.encode(charset, errors="replace")
+    fake_site.route("/legacy", body=body, headers={"Content-Type": "text/html"})
+
+    result = fetch(fake_site.url("/legacy"))
+
+    titles = [record.title for record in get_adapter("krisha").parse(result.page).listings]
+    # A character the legacy charset lacks (such as "²" in cp1251) was lost in the encoding.
+    expected = [
+        record.title.encode(charset, errors="replace").decode(charset)
+        for record in get_adapter("krisha").parse(saved).listings
+    ]
+    assert titles == expected
+    assert any("квартира" in title for title in titles)
+
+
 def test_an_accepted_but_empty_answer_is_broken_not_empty(fake_site):
     fake_site.route("/search", status=202, body=b"")
 
@@ -81,3 +106,25 @@ def test_a_host_that_refuses_connections_is_a_temporary_failure():
 
     assert result.state == FetchRun.State.TEMPORARY
     assert "network error" in result.error or "timeout" in result.error
+
+
+def test_pages_are_fetched_through_the_configured_proxy(fake_site, settings):
+    with ForwardProxy() as proxy:
+        settings.FETCH_PROXY = proxy.url
+        settings.FETCH_USER_AGENT = "Rentwatch-test/1.0"
+
+        result = fetch(fake_site.url(PAGE))
+
+    assert result.state == FetchRun.State.OK and "Neukölln" in result.page.text
+    assert proxy.relayed == [fake_site.url(PAGE)]
+    _, _, headers = fake_site.requests[-1]
+    assert headers["User-Agent"] == "Rentwatch-test/1.0"
+
+
+def test_a_proxy_that_is_down_is_a_temporary_failure(fake_site, settings):
+    settings.FETCH_PROXY = "http://127.0.0.1:9"
+
+    result = fetch(fake_site.url(PAGE))
+
+    assert result.state == FetchRun.State.TEMPORARY
+    assert fake_site.requests == []

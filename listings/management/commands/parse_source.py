@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from listings.adapters.base import AdapterError, Page, adapter_for_source, get_adapter
-from listings.fetching import META_CHARSET, fetch_page, make_http_client
+from listings.fetching import decode_page, fetch_page, make_http_client
 from listings.models import FetchRun, Period, Source
 
 # Every column but the URL fits this width; the URL comes last, whole, so it can be opened.
@@ -105,18 +105,13 @@ async def fetch_once(url):
 
 
 def read_page_file(path, url):
-    """A saved page as the fetcher would hand it over, decoded by its <meta> charset."""
+    """A saved page as the fetcher would hand it over, decoded as the fetcher decodes it."""
     try:
         content = path.read_bytes()
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror}") from None
 
-    match = META_CHARSET.search(content[:4096])
-    charset = match.group(1).decode("ascii") if match else "utf-8"
-    try:
-        text = content.decode(charset, errors="replace")
-    except LookupError:
-        text = content.decode("utf-8", errors="replace")
+    text = decode_page(content)
 
     content_type = "application/json" if path.suffix == ".json" else "text/html"
     return Page(url=url or path.resolve().as_uri(), text=text, content_type=content_type)
