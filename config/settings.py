@@ -1,7 +1,7 @@
 """Rentwatch settings, read from the environment or a `.env` file in the project folder.
 
-Every setting has a default that runs on a fresh machine with SQLite; only the bot token is
-required, and `runall` says so in one line when it is missing.
+Every setting has a default that runs on a fresh machine with SQLite; only the bot token and
+the secret key are required, and `runall` says so in one line when one is missing.
 """
 
 import os
@@ -15,9 +15,29 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# A fixed key is only acceptable for a first run on a laptop; `check --deploy` flags it.
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-set-SECRET_KEY-in-production")
+# Without SECRET_KEY this fixed key lets migrate, check and createsuperuser run, so a newcomer's
+# first steps work; the run* commands refuse it unless DEBUG is on, and `check --deploy` flags
+# it by its prefix.
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-key-set-SECRET_KEY"
+SECRET_KEY = env.str("SECRET_KEY", default="").strip() or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+
+# HTTPS for admin in production. Off by default: admin on a laptop or through an SSH tunnel is
+# plain http://127.0.0.1, where a redirect or secure-only cookies would lock staff out.
+# `manage.py check --deploy` names each one still off.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# The header a TLS-terminating proxy sets to "https", e.g. X-Forwarded-Proto. Opt-in: without a
+# proxy that overwrites it, any client could send it and pass for HTTPS.
+if proxy_ssl_header := env.str("SECURE_PROXY_SSL_HEADER", default="").strip():
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_ssl_header.upper().replace("-", "_"), "https")
+# Origins admin forms may be posted from when they differ from the Host header, e.g. behind a
+# proxy that rewrites it: https://admin.example.org
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -178,9 +198,12 @@ HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=180)
 
 
 # Logging: one line per unit of work, named after the component. httpx and httpcore log request
-# URLs, which carry the bot token, so they stay at WARNING and the token is masked regardless.
+# URLs, which carry the bot token, so they stay at WARNING whatever LOG_LEVEL says, and the token
+# is masked regardless.
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "text" for people, "json" for log shippers: one JSON object a line.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -190,11 +213,13 @@ LOGGING = {
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(component)s] %(name)s: %(message)s"},
+        "json": {"()": "runtime.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            # An unknown LOG_FORMAT logs as text; `manage.py check` reports it.
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
             "filters": ["component", "mask_token"],
         },
     },

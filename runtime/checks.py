@@ -5,6 +5,16 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+MISSING_SECRET_KEY = (
+    "SECRET_KEY is not set: make one with python3 -c 'import secrets; "
+    "print(secrets.token_urlsafe(50))' and put SECRET_KEY=<key> in .env or the environment."
+)
+
+
+def secret_key_is_missing():
+    """Whether the run* commands must refuse: no SECRET_KEY given and DEBUG off."""
+    return not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY
+
 
 @register()
 def check_telegram_settings(app_configs, **kwargs):
@@ -28,6 +38,35 @@ def check_telegram_settings(app_configs, **kwargs):
             )
         )
     return problems
+
+
+@register()
+def check_secret_key(app_configs, **kwargs):
+    # A warning, not an error: migrate and createsuperuser must run before the key is set.
+    if not secret_key_is_missing():
+        return []
+    return [
+        Warning(
+            "SECRET_KEY is not set; runall, runbot, runparser and runworker will refuse to "
+            "start while DEBUG is off.",
+            hint="Put SECRET_KEY=<50 random characters> in .env, e.g. from "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'.",
+            id="rentwatch.W002",
+        )
+    ]
+
+
+@register()
+def check_log_format(app_configs, **kwargs):
+    if settings.LOG_FORMAT in ("text", "json"):
+        return []
+    return [
+        Error(
+            f"LOG_FORMAT={settings.LOG_FORMAT!r} is neither 'text' nor 'json'.",
+            hint="Logs are written as text until it is fixed.",
+            id="rentwatch.E003",
+        )
+    ]
 
 
 @register()

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from runtime.checks import MISSING_SECRET_KEY, secret_key_is_missing
 from runtime.components import run_components
 from telegram_bot.client import MissingBotToken, bot_token
 
@@ -15,7 +16,8 @@ logger = logging.getLogger(__name__)
 class RunComponentsCommand(BaseCommand):
     """Base for runall, runbot, runparser and runworker."""
 
-    # Checked in handle(), after the token: a missing token deserves one line, not a report.
+    # Checked in handle(), after the token and the key: a missing one deserves one line, not a
+    # report.
     requires_system_checks = []
 
     def components(self):
@@ -27,6 +29,8 @@ class RunComponentsCommand(BaseCommand):
             bot_token()
         except MissingBotToken as error:
             raise CommandError(str(error)) from None
+        if secret_key_is_missing():
+            raise CommandError(MISSING_SECRET_KEY)
         self.check()
         ensure_migrated()
 

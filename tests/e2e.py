@@ -6,6 +6,7 @@ SQLite, a new database on the same server for PostgreSQL.
 """
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,6 +20,8 @@ from django.conf import settings
 from tests.pages import PROJECT_DIR
 
 MANAGE = [sys.executable, str(PROJECT_DIR / "manage.py")]
+# The run* commands refuse to start without a secret key; the test run makes up its own.
+SECRET_KEY = secrets.token_urlsafe(50)
 
 
 def fresh_database_url(tmp_path: Path):
@@ -50,6 +53,7 @@ def command_env(**overrides):
     """The environment for a subprocess: this one's, minus anything that would leave loopback."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
     env |= {"PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.setdefault("SECRET_KEY", SECRET_KEY)
     return env | {key: str(value) for key, value in overrides.items()}
 
 
