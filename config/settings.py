@@ -195,6 +195,13 @@ DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=15.0)
 # A component whose heartbeat is older than this is reported stale by `manage.py health`.
 HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=180)
+# How long the bot's claim to poll getUpdates lasts without renewal (renewed with every
+# heartbeat): a bot killed without stopping keeps a new one from polling for at most this long.
+TELEGRAM_POLLING_LEASE_SECONDS = env.int("TELEGRAM_POLLING_LEASE_SECONDS", default=60)
+# Staff are alerted once when this many deliveries fail within DELIVERY_ALERT_MINUTES, and once
+# more when none has failed for that long.
+DELIVERY_ALERT_FAILURES = env.int("DELIVERY_ALERT_FAILURES", default=5)
+DELIVERY_ALERT_MINUTES = env.int("DELIVERY_ALERT_MINUTES", default=15)
 
 
 # Logging: one line per unit of work, named after the component. httpx and httpcore log request

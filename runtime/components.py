@@ -77,8 +77,10 @@ class Component:
     async def supervise(self):
         """Run `run()` until stopped, restarting it with exponential backoff when it crashes."""
         current_component.set(self.name)
-        self._loop = asyncio.get_running_loop()
+        # The event before the loop: request_stop() from another thread reads the loop, then
+        # sets the event, and must never find a loop without one.
         self._stop_event = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         if self.stopping:
             self._stop_event.set()
 

@@ -5,6 +5,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from runtime.alerts import tell_staff_of_changes
 from runtime.components import Component
 from runtime.db import db
 from subscriptions import lifecycle, outbox
@@ -46,7 +47,7 @@ class WorkerComponent(Component):
                     await self.wait(settings.WORKER_TICK_SECONDS)
 
     async def tick(self, bot):
-        """Expire what is due and send reminders and notices; True if there was work."""
+        """Expire what is due, send reminders and notices, alert staff; True if there was work."""
         expired = 0
         while not self.stopping and await db(lifecycle.expire_one_subscription)():
             expired += 1
@@ -59,9 +60,16 @@ class WorkerComponent(Component):
         while not self.stopping and await self.notify_one_expiry(bot):
             notified += 1
 
-        if expired or reminded or notified:
+        # Staff alerts are told, not worked through: they never make the next tick come sooner.
+        alerted = await tell_staff_of_changes(bot, self.name)
+
+        if expired or reminded or notified or alerted:
             self.logger.info(
-                "worker tick: expired=%d reminded=%d notified=%d", expired, reminded, notified
+                "worker tick: expired=%d reminded=%d notified=%d staff_alerts=%d",
+                expired,
+                reminded,
+                notified,
+                alerted,
             )
         return bool(expired or reminded or notified)
 
