@@ -1,11 +1,25 @@
+import asyncio
 from datetime import timedelta
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone
+from telegram.error import TelegramError
 
-from subscriptions.models import Delivery, SearchFilter, Subscriber, Subscription
+from runtime.logs import mask_token
+from subscriptions.models import (
+    Delivery,
+    Invoice,
+    Payment,
+    Plan,
+    SearchFilter,
+    Subscriber,
+    Subscription,
+)
+from subscriptions.payments import mark_refunded
 from subscriptions.registration import end_access_now, extend_access
+from telegram_bot.client import MissingBotToken
+from telegram_bot.payments import refund_charges
 
 
 def subscribers_of(queryset):
@@ -137,3 +151,87 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_select_related = ["listing", "subscriber"]
     raw_id_fields = ["listing", "subscriber", "search_filter"]
     date_hierarchy = "created_at"
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "days", "stars", "is_active", "ordering"]
+    list_editable = ["is_active", "ordering"]
+    list_filter = ["is_active"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that record what happened: staff look, nobody edits."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "subscriber", "plan", "stars", "payload"]
+    list_filter = ["plan", "created_at"]
+    search_fields = ["=payload", "subscriber__username", "=subscriber__chat_id"]
+    list_select_related = ["subscriber", "plan"]
+
+
+# Telegram answers so when the Stars already went back (an earlier try whose answer was lost):
+# the renter has their money, so the payment is marked refunded all the same. PTB capitalises
+# Telegram's error text, hence the lower case.
+ALREADY_REFUNDED = "charge_already_refunded"
+
+
+@admin.action(description="Refund the Stars and take the days back", permissions=["refund"])
+def refund(modeladmin, request, queryset):
+    payments = list(queryset.filter(refunded_at__isnull=True).select_related("subscriber"))
+    if not payments:
+        modeladmin.message_user(request, "Those payments are refunded already.", messages.WARNING)
+        return
+
+    charges = [(payment.user_id, payment.telegram_payment_charge_id) for payment in payments]
+    try:
+        errors = asyncio.run(refund_charges(charges))
+    except (TelegramError, MissingBotToken) as error:
+        # PTB names the token in the text of InvalidToken.
+        modeladmin.message_user(
+            request, f"Nothing refunded: {mask_token(str(error))}", messages.ERROR
+        )
+        return
+
+    for payment in payments:
+        error = errors[payment.telegram_payment_charge_id]
+        if error and ALREADY_REFUNDED not in error.lower():
+            modeladmin.message_user(
+                request,
+                f"Payment {payment.pk} not refunded: Telegram says “{error}”.",
+                messages.ERROR,
+            )
+            continue
+        new_end = mark_refunded(payment.pk)
+        if new_end is None:
+            continue  # marked by another member of staff meanwhile
+        until = formats.date_format(timezone.localtime(new_end), "j M Y H:i")
+        modeladmin.message_user(
+            request,
+            f"Payment {payment.pk} refunded: {payment.subscriber} has access until {until}.",
+        )
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["paid_at", "subscriber", "plan", "stars", "days", "refunded_at"]
+    list_filter = ["plan", ("refunded_at", admin.EmptyFieldListFilter), "paid_at"]
+    search_fields = ["=telegram_payment_charge_id", "subscriber__username", "=subscriber__chat_id"]
+    list_select_related = ["subscriber", "plan"]
+    date_hierarchy = "paid_at"
+    actions = [refund]
+
+    def has_refund_permission(self, request):
+        # Payments are read-only; whoever may change them in principle may refund.
+        return request.user.has_perm("subscriptions.change_payment")

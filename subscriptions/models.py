@@ -176,3 +176,56 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.listing_id} → {self.subscriber}"
+
+
+class Plan(models.Model):
+    """What a renter can buy with Telegram Stars; staff set names and prices in admin."""
+
+    # Telegram shows the name as the invoice's title, which takes at most 32 characters.
+    name = models.CharField(max_length=32)
+    days = models.PositiveIntegerField(help_text="Days of access the plan adds")
+    stars = models.PositiveIntegerField(help_text="Price in Telegram Stars")
+    is_active = models.BooleanField(default=True, help_text="Offered in the chat's /renew")
+    ordering = models.PositiveSmallIntegerField(default=0, help_text="Lower comes first")
+
+    class Meta:
+        ordering = ["ordering", "stars"]
+
+    def __str__(self):
+        return f"{self.name} ({self.days} days, {self.stars} ⭐)"
+
+
+class Invoice(models.Model):
+    """An invoice sent in the chat. Its payload is all Telegram hands back at checkout, so it
+    is an opaque id of this row, which says who may pay for which plan and how much."""
+
+    payload = models.CharField(max_length=32, unique=True)
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="invoices")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="invoices")
+    user_id = models.BigIntegerField(help_text="The Telegram user the invoice was made for")
+    stars = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"Invoice {self.payload} for {self.subscriber}"
+
+
+class Payment(models.Model):
+    """Stars Telegram took from a renter; each charge extends access once."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="payments")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="payments")
+    stars = models.PositiveIntegerField()
+    # The plan's days when it was bought: a refund takes back what was given, even if staff
+    # have changed the plan since.
+    days = models.PositiveIntegerField()
+    user_id = models.BigIntegerField(help_text="The Telegram user who paid; refunds go to them")
+    telegram_payment_charge_id = models.CharField(max_length=255, unique=True)
+    paid_at = models.DateTimeField(default=timezone.now, db_index=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-paid_at"]
+
+    def __str__(self):
+        return f"{self.stars} ⭐ from {self.subscriber} on {self.paid_at:%Y-%m-%d}"

@@ -56,6 +56,7 @@ def make_bot(pool_size=8):
 def build_application() -> Application:
     """The bot component's Application with every handler registered."""
     from telegram_bot.chat import register_handlers
+    from telegram_bot.payments import register_payment_handlers
 
     poll_timeout = settings.TELEGRAM_POLL_TIMEOUT
     application = (
@@ -71,4 +72,5 @@ def build_application() -> Application:
         .build()
     )
     register_handlers(application)
+    register_payment_handlers(application)
     return application

@@ -92,6 +92,7 @@ class FakeTelegram:
         self._open_callbacks = {}  # callback_query_id → callback_data
         self._next_query_id = 4_000_000
         self._answered = []
+        self._charges = {}  # telegram_payment_charge_id → {"user_id": int, "refunded": bool}
         self._commands = {}
         self._failures = []
         self._hangs = []
@@ -189,6 +190,42 @@ class FakeTelegram:
         return self._press(
             chat_id, message["message_id"], button["callback_data"], user_id or chat_id
         )
+
+    # -- playing a payer (Telegram Stars)
+
+    def pre_checkout(self, user_id, payload, total_amount, *, currency="XTR"):
+        """The user presses Pay on an invoice and Telegram asks the bot first; returns the
+        query's id (answerPreCheckoutQuery carries the verdict)."""
+        with self._lock:
+            self._next_query_id += 1
+            query_id = str(self._next_query_id)
+            user = self._users.get(user_id) or self._introduce(user_id, "renter", "Rita", "en")
+            query = {"id": query_id, "from": user, "currency": currency}
+            query.update(total_amount=total_amount, invoice_payload=payload)
+            self._queue_update({"pre_checkout_query": query})
+            return query_id
+
+    def checkout_answer(self, query_id, timeout=10.0):
+        """The bot's answer to a pre-checkout query: {"ok": …, "error_message": …}."""
+
+        def find():
+            for call in self.calls_to("answerPreCheckoutQuery"):
+                if call.params.get("pre_checkout_query_id") == query_id:
+                    return call.params
+            return None
+
+        return self.wait_for(find, timeout, f"the bot answers pre-checkout query {query_id}")
+
+    def successful_payment(self, chat_id, payload, total_amount, charge_id, *, user_id=None):
+        """Telegram took the user's Stars and tells the bot in the chat; returns the update."""
+        with self._lock:
+            user_id = user_id or chat_id
+            user = self._users.get(user_id) or self._introduce(user_id, "renter", "Rita", "en")
+            self._charges[charge_id] = {"user_id": user_id, "refunded": False}
+            paid = {"currency": "XTR", "total_amount": total_amount, "invoice_payload": payload}
+            paid.update(telegram_payment_charge_id=charge_id, provider_payment_charge_id="")
+            message = self._new_message(chat_id, user, successful_payment=paid)
+            return self._queue_update({"message": message})
 
     # -- reading what the bot did
 
@@ -340,7 +377,7 @@ class FakeTelegram:
             self._api_editMessageText, self._api_editMessageCaption,
             self._api_editMessageReplyMarkup, self._api_deleteMessage,
             self._api_answerCallbackQuery, self._api_sendChatAction, self._api_sendInvoice,
-            self._api_answerPreCheckoutQuery,
+            self._api_answerPreCheckoutQuery, self._api_refundStarPayment,
         ]  # fmt: skip
         return {h.__name__.removeprefix("_api_").lower(): h for h in handlers}
 
@@ -479,6 +516,16 @@ class FakeTelegram:
         return self._bot_message(params, invoice=invoice)
 
     def _api_answerPreCheckoutQuery(self, params, client_gone):
+        return True
+
+    def _api_refundStarPayment(self, params, client_gone):
+        with self._lock:
+            charge = self._charges.get(params.get("telegram_payment_charge_id"))
+            if charge is None or charge["user_id"] != params.get("user_id"):
+                raise ApiError(400, "Bad Request: CHARGE_NOT_FOUND")
+            if charge["refunded"]:
+                raise ApiError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+            charge["refunded"] = True
         return True
 
     # -- chats and updates (callers hold the lock)
