@@ -1,8 +1,10 @@
 """Building and keeping saved searches from the chat.
 
 A search being built is a draft `SearchFilter` row, so the chat holds no state of its own and
-a restart of the bot in the middle of building one loses nothing. Every operation names the
-chat it acts for and refuses a search that belongs to somebody else.
+a restart of the bot in the middle of building one loses nothing. A saved search is edited in
+place, each change saved at once, so it keeps matching throughout; its `draft_step` names the
+question its editor is answering, so a typed answer lands there even after a restart. Every
+operation names the chat it acts for and refuses a search that belongs to somebody else.
 """
 
 from dataclasses import dataclass, field
@@ -14,7 +16,9 @@ from django.db.models import Q
 from listings.models import City, District, Listing, Source
 from subscriptions.models import MAX_ROOM_BIT, SearchFilter, Subscriber
 
-# The questions, in the order the chat asks them.
+# The questions, in the order the chat asks them while building; a saved search being edited
+# uses the same names, plus STEP_NAME, and STEP_OPEN on its own screen ("" when nobody is
+# editing it).
 STEP_CITY, STEP_DEAL, STEP_DISTRICTS, STEP_PRICE, STEP_ROOMS, STEP_CONFIRM = (
     "city",
     "deal",
@@ -23,7 +27,10 @@ STEP_CITY, STEP_DEAL, STEP_DISTRICTS, STEP_PRICE, STEP_ROOMS, STEP_CONFIRM = (
     "rooms",
     "confirm",
 )
+STEP_NAME, STEP_OPEN = "name", "open"
 MAX_SEARCHES = 10
+MAX_NAME_LENGTH = 100
+FURNISHING_WISHES = ("", "furnished", "unfurnished")
 
 
 class NotYours(Exception):
@@ -31,7 +38,11 @@ class NotYours(Exception):
 
 
 class Gone(Exception):
-    """The search does not exist (any more), or is no longer a draft."""
+    """The search does not exist (any more), or is not in the state the button expects."""
+
+
+class AlreadySaved(Gone):
+    """A button of a draft that has been saved since: show the saved search instead."""
 
 
 @dataclass
@@ -57,7 +68,13 @@ class SearchView:
     price_min: Decimal | None = None
     price_max: Decimal | None = None
     rooms: list = field(default_factory=list)
+    furnishing: str = ""
+    allow_unknown_price: bool = False
     cities: list = field(default_factory=list)  # [CityChoice] offered at the city step
+
+    @property
+    def has_price_limit(self):
+        return self.price_min is not None or self.price_max is not None
 
 
 def view(search):
@@ -77,6 +94,8 @@ def view(search):
         price_min=search.price_min,
         price_max=search.price_max,
         rooms=search.rooms,
+        furnishing=search.furnishing,
+        allow_unknown_price=search.allow_unknown_price,
         cities=offered_cities() if search.draft_step == STEP_CITY else [],
     )
 
@@ -88,16 +107,40 @@ def offered_cities():
     return [CityChoice(c.pk, c.name) for c in cities.order_by("name")]
 
 
-def own_search(chat_id, search_id, drafts_only=True):
-    """The search, if it belongs to this chat; NotYours or Gone otherwise."""
+def own_search(chat_id, search_id, saved=False, either=False):
+    """The search, if it belongs to this chat and is a draft (or saved, or either).
+
+    NotYours for another chat's search; AlreadySaved for a draft's button pressed after the
+    draft was saved; Gone otherwise.
+    """
     search = SearchFilter.objects.select_related("city", "subscriber").filter(pk=search_id).first()
-    if search is None or (drafts_only and not search.is_draft):
-        if search is not None and search.subscriber.chat_id != chat_id:
-            raise NotYours(search_id)
+    if search is None:
         raise Gone(search_id)
     if search.subscriber.chat_id != chat_id:
         raise NotYours(search_id)
-    return search
+    if either or search.is_draft != saved:
+        return search
+    raise AlreadySaved(search_id) if saved is False else Gone(search_id)
+
+
+def go_to(search, step):
+    """Record which question the chat asks next, and that it is this search's question now.
+
+    Only one search of a chat answers typed text: the one touched last. A draft always keeps
+    its step, so touching a draft takes the question away from every saved search.
+    """
+    search.draft_step = step
+    search.save()
+    others = SearchFilter.objects.filter(subscriber_id=search.subscriber_id, is_draft=False)
+    others.exclude(pk=search.pk).exclude(draft_step="").update(draft_step="")
+
+
+def next_step(search, step):
+    """A draft goes on to the given question; a saved search goes back to its own screen."""
+    return step if search.is_draft else STEP_OPEN
+
+
+# -- building a draft --------------------------------------------------------------------------
 
 
 def start_draft(chat_id):
@@ -109,100 +152,175 @@ def start_draft(chat_id):
         subscriber.search_filters.filter(is_draft=True).delete()
         if subscriber.search_filters.count() >= MAX_SEARCHES:
             return None
-        search = SearchFilter.objects.create(
-            subscriber=subscriber, is_draft=True, draft_step=STEP_CITY
-        )
+        search = SearchFilter.objects.create(subscriber=subscriber, is_draft=True)
+        go_to(search, STEP_CITY)
     return view(search)
 
 
-def current_draft(chat_id):
-    """The draft this chat is building, if any."""
+def typing_target(chat_id):
+    """The search typed text is meant for: a saved one being edited, else the draft."""
+    searches = SearchFilter.objects.select_related("city").filter(subscriber__chat_id=chat_id)
     search = (
-        SearchFilter.objects.select_related("city")
-        .filter(subscriber__chat_id=chat_id, is_draft=True)
-        .order_by("-created_at")
-        .first()
+        searches.filter(is_draft=False).exclude(draft_step="").order_by("-pk").first()
+        or searches.filter(is_draft=True).order_by("-created_at").first()
     )
     return view(search) if search else None
 
 
 def show(chat_id, search_id):
-    return view(own_search(chat_id, search_id, drafts_only=False))
+    return view(own_search(chat_id, search_id, either=True))
 
 
-def choose_city(chat_id, search_id, city_id):
-    search = own_search(chat_id, search_id)
-    search.city = City.objects.get(pk=city_id)
-    search.draft_step = STEP_DEAL
-    search.save()
-    search.districts.clear()
+def draft(chat_id, search_id):
+    return view(own_search(chat_id, search_id))
+
+
+def ask(chat_id, search_id, step, saved=False):
+    """The search's view; a saved one is put on the given question (None: where it is)."""
+    search = own_search(chat_id, search_id, saved)
+    if saved and step:
+        go_to(search, step)
     return view(search)
 
 
-def choose_deal(chat_id, search_id, deal):
-    search = own_search(chat_id, search_id)
+def choose_city(chat_id, search_id, city_id, saved=False):
+    """A draft goes on to rent-or-buy; a saved search starts over on districts and price."""
+    search = own_search(chat_id, search_id, saved)
+    city = City.objects.get(pk=city_id)
+    if search.city_id == city.pk:
+        go_to(search, next_step(search, STEP_DEAL))
+        return view(search)
+
+    # Districts belong to the old city, and a price in another currency means nothing here.
+    with transaction.atomic():
+        if search.city and search.city.currency != city.currency:
+            search.price_min = search.price_max = None
+        search.city = city
+        search.districts.clear()
+        has_districts = city.districts.exists()
+        go_to(
+            search,
+            STEP_DEAL if search.is_draft else (STEP_DISTRICTS if has_districts else STEP_OPEN),
+        )
+    return view(search)
+
+
+def choose_deal(chat_id, search_id, deal, saved=False):
+    """A draft goes on to districts; a saved search that changes its deal is asked its price."""
+    search = own_search(chat_id, search_id, saved)
+    if not search.is_draft:
+        changed = search.deal != deal
+        if changed:
+            # A monthly rent and a purchase price differ by two orders of magnitude.
+            search.deal, search.price_min, search.price_max = deal, None, None
+        go_to(search, STEP_PRICE if changed else STEP_OPEN)
+        return view(search)
+
     search.deal = deal
     # A city nobody has divided into districts has nothing to pick: go on to the price.
     has_districts = search.city.districts.exists()
-    search.draft_step = STEP_DISTRICTS if has_districts else STEP_PRICE
-    search.save()
+    go_to(search, STEP_DISTRICTS if has_districts else STEP_PRICE)
     return view(search)
 
 
-def toggle_district(chat_id, search_id, district_id):
-    search = own_search(chat_id, search_id)
+def toggle_district(chat_id, search_id, district_id, saved=False):
+    search = own_search(chat_id, search_id, saved)
     district = District.objects.get(pk=district_id, city_id=search.city_id)
     if search.districts.filter(pk=district.pk).exists():
         search.districts.remove(district)
     else:
         search.districts.add(district)
+    go_to(search, search.draft_step if search.is_draft else STEP_DISTRICTS)
     return view(search)
 
 
-def finish_districts(chat_id, search_id, any_district=False):
-    search = own_search(chat_id, search_id)
+def finish_districts(chat_id, search_id, any_district=False, saved=False):
+    search = own_search(chat_id, search_id, saved)
     if any_district:
         search.districts.clear()
-    search.draft_step = STEP_PRICE
-    search.save()
+    go_to(search, next_step(search, STEP_PRICE))
     return view(search)
 
 
-def set_price(chat_id, search_id, price_min, price_max):
-    search = own_search(chat_id, search_id)
+def set_price(chat_id, search_id, price_min, price_max, saved=False):
+    search = own_search(chat_id, search_id, saved)
     search.price_min, search.price_max = price_min, price_max
-    search.draft_step = STEP_ROOMS
-    search.save()
+    go_to(search, next_step(search, STEP_ROOMS))
     return view(search)
 
 
-def toggle_room(chat_id, search_id, room_bit):
-    search = own_search(chat_id, search_id)
+def toggle_room(chat_id, search_id, room_bit, saved=False):
+    search = own_search(chat_id, search_id, saved)
     if 0 <= room_bit <= MAX_ROOM_BIT:
         search.rooms_mask ^= 1 << room_bit
-        search.save()
+    go_to(search, search.draft_step if search.is_draft else STEP_ROOMS)
     return view(search)
 
 
-def finish_rooms(chat_id, search_id):
-    search = own_search(chat_id, search_id)
-    search.draft_step = STEP_CONFIRM
-    search.save()
+def finish_rooms(chat_id, search_id, saved=False):
+    search = own_search(chat_id, search_id, saved)
+    go_to(search, next_step(search, STEP_CONFIRM))
+    return view(search)
+
+
+def set_furnishing(chat_id, search_id, wish, saved=False):
+    if wish not in FURNISHING_WISHES:
+        raise ValueError(wish)
+    search = own_search(chat_id, search_id, saved)
+    search.furnishing = wish
+    go_to(search, search.draft_step)
+    return view(search)
+
+
+def toggle_unknown_price(chat_id, search_id, saved=False):
+    search = own_search(chat_id, search_id, saved)
+    search.allow_unknown_price = not search.allow_unknown_price
+    go_to(search, search.draft_step)
     return view(search)
 
 
 def save(chat_id, search_id, name):
     """The draft becomes a live search that the parser matches from now on."""
     search = own_search(chat_id, search_id)
-    search.name = name[:100]
+    search.name = name[:MAX_NAME_LENGTH]
     search.is_draft = False
-    search.draft_step = ""
-    search.save()
+    go_to(search, "")
     return view(search)
 
 
 def cancel(chat_id, search_id):
     own_search(chat_id, search_id).delete()
+
+
+# -- editing a saved search --------------------------------------------------------------------
+
+
+def edit(chat_id, search_id, step=STEP_OPEN):
+    """Open a saved search's screen or one of its questions."""
+    search = own_search(chat_id, search_id, saved=True)
+    go_to(search, step)
+    return view(search)
+
+
+def rename(chat_id, search_id, name):
+    search = own_search(chat_id, search_id, saved=True)
+    search.name = name[:MAX_NAME_LENGTH]
+    go_to(search, STEP_OPEN)
+    return view(search)
+
+
+def follow_default_name(chat_id, search_id, old_default, new_default):
+    """A name the renter never chose (the summary it was saved with) follows the search."""
+    SearchFilter.objects.filter(
+        pk=search_id, subscriber__chat_id=chat_id, name=old_default[:MAX_NAME_LENGTH]
+    ).update(name=new_default[:MAX_NAME_LENGTH])
+
+
+def stop_editing(chat_id):
+    """Typed text no longer goes to any saved search (the renter went back to the list)."""
+    SearchFilter.objects.filter(subscriber__chat_id=chat_id, is_draft=False).exclude(
+        draft_step=""
+    ).update(draft_step="")
 
 
 def saved_searches(chat_id):
@@ -211,18 +329,19 @@ def saved_searches(chat_id):
 
 
 def delete(chat_id, search_id):
-    own_search(chat_id, search_id, drafts_only=False).delete()
+    own_search(chat_id, search_id, saved=True).delete()
 
 
 def set_all_paused(chat_id, paused):
-    """Pause (or resume) every saved search of this chat; returns how many changed."""
-    return SearchFilter.objects.filter(
-        subscriber__chat_id=chat_id, is_draft=False, is_paused=not paused
-    ).update(is_paused=paused)
+    """Pause (or resume) every saved search of this chat; returns (how many changed, how many
+    saved searches the chat has)."""
+    saved = SearchFilter.objects.filter(subscriber__chat_id=chat_id, is_draft=False)
+    changed = saved.filter(is_paused=not paused).update(is_paused=paused)
+    return changed, saved.count()
 
 
 def toggle_paused(chat_id, search_id):
-    search = own_search(chat_id, search_id, drafts_only=False)
+    search = own_search(chat_id, search_id, saved=True)
     search.is_paused = not search.is_paused
     search.save(update_fields=["is_paused"])
     return view(search)
@@ -230,7 +349,7 @@ def toggle_paused(chat_id, search_id):
 
 def recent_matches(chat_id, search_id, limit=3):
     """The newest stored listings this search would have matched: what it will bring."""
-    search = own_search(chat_id, search_id, drafts_only=False)
+    search = own_search(chat_id, search_id, either=True)
     listings = Listing.objects.filter(
         city_id=search.city_id, deal=search.deal, removed_at__isnull=True, repost_of__isnull=True
     )

@@ -25,25 +25,40 @@ def register_account_handlers(application):
 
 async def stop_alerts(update: Update, context: ContextTypes.DEFAULT_TYPE):
     """Pauses every search of the renter and says how to come back."""
-    paused = await db(searches.set_all_paused)(update.effective_chat.id, True)
-    logger.info("/stop from chat %s: %d searches paused", update.effective_chat.id, paused)
+    paused, total = await db(searches.set_all_paused)(update.effective_chat.id, True)
+    logger.info(
+        "/stop from chat %s: %d of %d searches paused", update.effective_chat.id, paused, total
+    )
     await update.effective_message.reply_html(
         _("🔕 Alerts stopped; your searches are kept. Send /resume to turn them back on.")
     )
 
 
 async def resume_alerts(update: Update, context: ContextTypes.DEFAULT_TYPE):
-    """Turns every paused search of the renter back on."""
-    resumed = await db(searches.set_all_paused)(update.effective_chat.id, False)
-    if resumed:
-        text = ngettext(
-            "🔔 Alerts are on again for your search.",
-            "🔔 Alerts are on again for your %(n)d searches.",
-            resumed,
-        ) % {"n": resumed}
-    else:
-        text = _("Nothing was paused. /filters lists your searches.")
-    await update.effective_message.reply_html(text)
+    """Turns every paused search of the renter back on and says how many that was."""
+    resumed, total = await db(searches.set_all_paused)(update.effective_chat.id, False)
+    await update.effective_message.reply_html(resumed_text(resumed, total))
+
+
+def resumed_text(resumed, total):
+    if not total:
+        return _("You have no saved searches yet. Send /new to build one.")
+    if not resumed:
+        return ngettext(
+            "Your search was on already: nothing to resume.",
+            "All your %(n)d searches were on already: nothing to resume.",
+            total,
+        ) % {"n": total}
+    text = ngettext(
+        "🔔 Alerts are on again: %(n)d paused search turned back on.",
+        "🔔 Alerts are on again: %(n)d paused searches turned back on.",
+        resumed,
+    ) % {"n": resumed}
+    if total > resumed:
+        text += " " + ngettext(
+            "%(n)d was on already.", "%(n)d were on already.", total - resumed
+        ) % {"n": total - resumed}
+    return text
 
 
 async def show_subscription(update: Update, context: ContextTypes.DEFAULT_TYPE):
@@ -53,7 +68,9 @@ async def show_subscription(update: Update, context: ContextTypes.DEFAULT_TYPE):
 
 
 def subscription_text(status):
-    renew = _("To renew, write to the Rentwatch team; your searches are kept meanwhile.")
+    renew = _(
+        "To renew, send /renew and pay with Telegram Stars; your searches are kept meanwhile."
+    )
     if status.access_until is None:
         return _("⌛ You have no active access: new listings are not sent to you.") + "\n" + renew
     days = max(0, (status.access_until - timezone.now()).days)

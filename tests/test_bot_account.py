@@ -38,8 +38,17 @@ def test_stop_pauses_every_search_and_resume_turns_them_back_on(running_bot, fak
     command(fake_telegram, "/stop", "Alerts stopped")
     assert set(SearchFilter.objects.values_list("is_paused", flat=True)) == {True}
 
-    command(fake_telegram, "/resume", "on again for your 2 searches")
+    command(fake_telegram, "/resume", "2 paused searches turned back on")
     assert set(SearchFilter.objects.values_list("is_paused", flat=True)) == {False}
+
+
+def test_resume_counts_only_the_searches_it_turned_back_on(running_bot, fake_telegram, rita):
+    SearchFilter.objects.filter(name="Cheap flats").update(is_paused=True)
+
+    reply = command(fake_telegram, "/resume", "turned back on")
+
+    assert "1 paused search turned back on. 1 was on already." in reply["text"]
+    command(fake_telegram, "/resume", "All your 2 searches were on already")
 
 
 def test_subscription_shows_the_days_left(running_bot, fake_telegram, rita):

@@ -27,7 +27,9 @@ def press(fake_telegram, chat_id, *buttons):
 
 
 def start(fake_telegram, chat_id):
+    """Send /start and wait for the whole welcome; returns the greeting."""
     fake_telegram.send_message(chat_id, "/start")
+    fake_telegram.wait_for_message(chat_id, "Tell me what you are looking for")
     return fake_telegram.wait_for_message(chat_id, "Hi")
 
 
@@ -39,7 +41,8 @@ def test_start_gives_a_new_renter_a_trial(running_bot, fake_telegram, settings):
     trial = subscriber.subscriptions.get()
     assert trial.kind == Subscription.Kind.TRIAL
     assert (trial.expires_at - trial.starts_at).days == settings.TRIAL_DAYS
-    assert ("🔎 New search", "new") in greeting["buttons"]
+    question = fake_telegram.last_message(RITA)
+    assert ("🔎 New search", "new") in question["buttons"]
 
 
 def test_a_second_start_gives_no_second_trial(running_bot, fake_telegram):
@@ -71,8 +74,44 @@ def test_a_renter_builds_a_search_by_pressing_buttons(running_bot, fake_telegram
     assert [d.name for d in search.districts.all()] == ["Old Town"]
     assert (search.price_min, search.price_max) == (Decimal(5000), Decimal(10000))
     assert search.rooms == [1, 2]
+    assert (search.furnishing, search.allow_unknown_price) == ("", False)
     fake_telegram.wait_for_message(RITA, "Saved")
     assert "Testville" in search.name
+
+
+def test_the_renter_chooses_furnishing_and_listings_without_a_price(
+    running_bot, fake_telegram, city
+):
+    start(fake_telegram, RITA)
+    press(fake_telegram, RITA, "New search", "Testville", "Rent", "Any district")
+    press(fake_telegram, RITA, "up to 5,000 AED", "Done")
+    confirm = fake_telegram.wait_for_message(RITA, "Furnished or not?")
+    assert "up to 5,000 AED · priced only" in confirm["text"]
+
+    press(fake_telegram, RITA, "Unfurnished", "Also listings without a price")
+
+    confirm = fake_telegram.wait_for_message(RITA, "also without a price · unfurnished")
+    assert "up to 5,000 AED · also without a price · unfurnished" in confirm["text"]
+    assert "✅ Unfurnished" in dict(confirm["buttons"])
+    press(fake_telegram, RITA, "Save")
+    search = SearchFilter.objects.get(subscriber__chat_id=RITA)
+    assert (search.is_draft, search.furnishing, search.allow_unknown_price) == (
+        False,
+        "unfurnished",
+        True,
+    )
+
+
+def test_listings_without_a_price_are_not_asked_about_when_any_price_will_do(
+    running_bot, fake_telegram, city
+):
+    start(fake_telegram, RITA)
+    press(fake_telegram, RITA, "New search", "Testville", "Rent", "Any district")
+    press(fake_telegram, RITA, "Any price", "Done")
+
+    confirm = fake_telegram.wait_for_message(RITA, "Furnished or not?")
+    labels = [text for text, _ in confirm["buttons"]]
+    assert "✅ Either" in labels and not any("without a price" in label for label in labels)
 
 
 def test_every_button_is_answered_and_carries_short_opaque_data(running_bot, fake_telegram, city):
@@ -84,15 +123,17 @@ def test_every_button_is_answered_and_carries_short_opaque_data(running_bot, fak
     assert len(fake_telegram.answered_callbacks()) == 3
 
 
-def test_a_typed_price_range_is_understood(running_bot, fake_telegram, city):
+@pytest.mark.parametrize("typed", ["from 3 000 to 6k", "3000 6000"])
+def test_a_typed_price_range_is_understood(running_bot, fake_telegram, city, typed):
     start(fake_telegram, RITA)
     press(fake_telegram, RITA, "New search", "Testville", "Rent", "Any district")
 
-    fake_telegram.send_message(RITA, "from 3 000 to 6k")
-    fake_telegram.wait_for_message(RITA, "How many rooms")
+    fake_telegram.send_message(RITA, typed)
+    rooms = fake_telegram.wait_for_message(RITA, "How many rooms")
 
     search = SearchFilter.objects.get(subscriber__chat_id=RITA)
     assert (search.price_min, search.price_max) == (Decimal(3000), Decimal(6000))
+    assert "3,000–6,000 AED" in rooms["text"]
 
 
 @pytest.mark.parametrize(
@@ -171,7 +212,8 @@ def test_filters_lists_and_deletes_a_search(running_bot, fake_telegram, city):
 
     fake_telegram.send_message(RITA, "/filters")
     listing = fake_telegram.wait_for_message(RITA, "Your searches")
-    assert "Testville" in listing["text"]
+    assert listing["text"].count("Testville") == 1, "the name is said once"
+    assert "1. Testville · rent · furnished or not" in listing["text"]
     press(fake_telegram, RITA, "Delete", "Yes, delete")
 
     fake_telegram.wait_for_message(RITA, "no saved searches")

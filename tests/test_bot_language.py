@@ -36,6 +36,23 @@ def test_the_renter_switches_language_and_every_screen_follows(running_bot, fake
     assert Subscriber.objects.get(chat_id=IVAN).language == "ru"
 
 
+def test_a_russian_speaker_builds_and_changes_a_search_in_russian(running_bot, fake_telegram):
+    make.source(make.city(name="Testville", currency="AED", districts=("Old Town",)))
+    fake_telegram.send_message(IVAN, "/start", language_code="ru")
+    fake_telegram.wait_for_message(IVAN, "Здравствуйте")
+
+    for button in ["Новый поиск", "Testville", "Аренда", "Любой район", "до 5,000 AED", "Готово"]:
+        fake_telegram.press(IVAN, button)
+    confirm = fake_telegram.wait_for_message(IVAN, "С мебелью или без?")
+    assert "только с ценой · мебель неважна" in confirm["text"]
+    for button in ["Без мебели", "Также объявления без цены", "Сохранить", "Изменить"]:
+        fake_telegram.press(IVAN, button)
+
+    screen = fake_telegram.wait_for_message(IVAN, "Что изменить?")
+    assert "и без цены · без мебели" in screen["text"]
+    assert "✏️ Переименовать" in dict(screen["buttons"])
+
+
 def test_an_unknown_language_falls_back_to_english(running_bot, fake_telegram):
     fake_telegram.send_message(IVAN, "/start", language_code="xx")
 
