@@ -211,6 +211,7 @@ def create_subscribers(count, rng):
 
 def create_filters(count, city, subscriber_ids, district_ids, weights, rng):
     from subscriptions.models import SearchFilter
+    from subscriptions.slots import rewrite_slots
 
     # Everyone has one search; some have a second or third.
     owners = subscriber_ids + [
@@ -227,8 +228,9 @@ def create_filters(count, city, subscriber_ids, district_ids, weights, rng):
         for district_id in pick_districts(district_ids, weights, rng)
     )
     through.objects.bulk_create(links, batch_size=10_000)
-    # bulk_create sends no m2m_changed signal: set the flag the signal would have set.
+    # bulk_create sends no signals: do what they would have done.
     SearchFilter.objects.filter(districts__isnull=False).update(names_districts=True)
+    rewrite_slots(SearchFilter.objects.values_list("pk", flat=True))
 
 
 def random_filter(model, subscriber_id, city, rng):
@@ -360,6 +362,7 @@ def measure(label, listing_ids, repeats, limit):
     from subscriptions.matching import match_new_listings
 
     loop = python_loop(listing_ids)
+    loop_matching = loop.pop("matching")
     loop_rows = delivery_rows()
     load_temp_table(loop_rows)
     print(f"  loop {loop['total']:.2f} s", flush=True)
@@ -387,7 +390,8 @@ def measure(label, listing_ids, repeats, limit):
         "loop": loop["total"],
         "loop_parts": loop,
         "same_pairs": pairs(ours_rows) == pairs(loop_rows) if ours_rows else None,
-        "same_filters": ours_rows == loop_rows if ours_rows else None,
+        # A person gets one delivery per listing, naming one of the searches that matched.
+        "filters_match": ours_rows <= loop_matching if ours_rows else None,
     }
 
 
@@ -513,11 +517,13 @@ def python_loop(listing_ids):
     loaded = time.perf_counter()
 
     best = {}  # (subscriber, listing) → the lowest matching filter id
+    matching = set()  # every (subscriber, listing, filter) that matches
     for listing in listings:
         for search in filters:
             if filter_matches(search, listing):
                 key = (search.subscriber_id, listing.pk)
                 best[key] = min(best.get(key, search.pk), search.pk)
+                matching.add((*key, search.pk))
     matched = time.perf_counter()
 
     rows = [
@@ -534,6 +540,7 @@ def python_loop(listing_ids):
         "match": matched - loaded,
         "write": written - matched,
         "total": written - started,
+        "matching": matching,
     }
 
 
@@ -613,7 +620,7 @@ def print_table(r):
     )
     print(
         f"same (subscriber, listing) pairs: {r['same_pairs']}; "
-        f"same filter per pair: {r['same_filters']}",
+        f"the search named matches: {r['filters_match']}",
         flush=True,
     )
 

@@ -8,7 +8,15 @@ from django.db import connection
 from django.utils import timezone
 
 from listings.models import City, Listing, PriceChange
-from subscriptions.models import Delivery, SearchFilter, Subscriber, Subscription
+from subscriptions.models import (
+    MAX_ROOM_BIT,
+    Delivery,
+    SearchFilter,
+    SearchSlot,
+    Subscriber,
+    Subscription,
+)
+from subscriptions.slots import UNKNOWN_ROOMS, price_classes_sql
 
 BATCH_SIZE = 500
 # Who may hear from us at all: a subscriber `s` who has not blocked the bot and has access.
@@ -16,43 +24,79 @@ REACHABLE_SUBSCRIBER = f"""(s.blocked_at IS NULL AND EXISTS (
               SELECT 1 FROM {Subscription._meta.db_table} sub
               WHERE sub.subscriber_id = s.id AND sub.state = %(active)s
                 AND sub.expires_at > %(now)s))"""
+# The room count of the slots a listing probes: its own (four or more as four), or "unknown".
+LISTING_ROOM_SLOT = f"""(CASE WHEN l.rooms IS NULL THEN {UNKNOWN_ROOMS}
+                    WHEN l.rooms > {MAX_ROOM_BIT} THEN {MAX_ROOM_BIT} ELSE l.rooms END)"""
+# Above any price a search can hold (14 digits, 2 of them decimals).
+NO_PRICE_CEILING = "1e13"
 # Rent is compared per month; a sale by its one-off price.
 COMPARABLE_PRICE = "(CASE WHEN l.deal = 'sale' THEN l.price ELSE l.price_per_month END)"
 
 
 def match_sql():
-    """The statement: candidates first, each search reached through what it names, then
-    every other criterion on the candidate pairs only.
+    """The statement: candidates first, found through the search slots, then every criterion
+    on the candidate pairs only.
 
-    A search naming districts is reached through the district link table from the
-    listing's district; a search naming none, through the listing's city. Testing every
-    search of the city against every listing would cost the pairs of all searches.
+    A listing's candidates are the searches with a slot for its district (or for its whole
+    city), its room count (or any) and a price key in the range its price allows for the
+    slot's class (slots.py); a listing with no comparable price reaches only searches that
+    accept one. Testing every search of the city against every listing would cost the pairs
+    of all searches.
     """
-    filter_districts = SearchFilter.districts.through._meta.db_table
     listing, search = Listing._meta.db_table, SearchFilter._meta.db_table
+    by_district = "sl.district_id = l.district_id AND sl.deal = l.deal"
+    by_city = "sl.district_id IS NULL AND sl.city_id = l.city_id AND sl.deal = l.deal"
+    # Each branch joins the batch straight to the slots' index, so that the planner sees the
+    # listings' real statistics and probes the index once per listing and price class.
+    # CROSS JOIN, with the conditions in WHERE, fixes the join order on SQLite, whose planner
+    # would otherwise start from the slots; PostgreSQL plans it like any inner join.
+    slots = SearchSlot._meta.db_table
+    priced = f"""
+            SELECT sl.search_filter_id, l.id
+            FROM {listing} l
+            CROSS JOIN {City._meta.db_table} c
+            CROSS JOIN price_classes k
+            CROSS JOIN {slots} sl
+            WHERE l.id IN ({{{{listing_ids}}}})
+              AND c.id = l.city_id AND l.currency = c.currency
+              AND {COMPARABLE_PRICE} IS NOT NULL
+              AND {{area}} AND sl.room_bit = {LISTING_ROOM_SLOT}
+              AND sl.price_class = k.price_class
+              AND sl.price_key >= {COMPARABLE_PRICE} * k.low
+              AND sl.price_key <= COALESCE({COMPARABLE_PRICE} * k.high, {NO_PRICE_CEILING})"""
+    unpriced = f"""
+            SELECT sl.search_filter_id, l.id
+            FROM {listing} l
+            CROSS JOIN {City._meta.db_table} c
+            CROSS JOIN {slots} sl
+            WHERE l.id IN ({{{{listing_ids}}}})
+              AND c.id = l.city_id AND (l.currency <> c.currency OR {COMPARABLE_PRICE} IS NULL)
+              AND {{area}} AND sl.room_bit = {LISTING_ROOM_SLOT}
+              AND sl.accepts_unknown_price = %(true)s"""
     return f"""
         INSERT INTO {Delivery._meta.db_table}
             (subscriber_id, listing_id, search_filter_id, kind, state, attempts,
              next_attempt_at, created_at, message_ids, last_error)
-        WITH candidates (filter_id, listing_id) AS (
-            SELECT fd.searchfilter_id, l.id
-            FROM {listing} l
-            JOIN {filter_districts} fd ON fd.district_id = l.district_id
-            WHERE l.id IN ({{listing_ids}})
+        WITH price_classes (price_class, low, high) AS (VALUES {price_classes_sql()}),
+        candidates (filter_id, listing_id) AS (
+            {priced.format(area=by_district)}
           UNION ALL
-            SELECT f.id, l.id
-            FROM {listing} l
-            JOIN {search} f ON f.city_id = l.city_id AND f.deal = l.deal
-            WHERE l.id IN ({{listing_ids}}) AND f.names_districts = %(false)s
+            {priced.format(area=by_city)}
+          UNION ALL
+            {unpriced.format(area=by_district)}
+          UNION ALL
+            {unpriced.format(area=by_city)}
         )
         SELECT f.subscriber_id, l.id, MIN(f.id), %(kind)s, %(state)s, 0,
                %(now)s, %(now)s, '[]', ''
         FROM candidates cand
-        JOIN {listing} l ON l.id = cand.listing_id
-        JOIN {search} f ON f.id = cand.filter_id
-        JOIN {Subscriber._meta.db_table} s ON s.id = f.subscriber_id
-        JOIN {City._meta.db_table} c ON c.id = l.city_id
-        WHERE f.city_id = l.city_id AND f.deal = l.deal
+        CROSS JOIN {listing} l
+        CROSS JOIN {search} f
+        CROSS JOIN {Subscriber._meta.db_table} s
+        CROSS JOIN {City._meta.db_table} c
+        WHERE l.id = cand.listing_id AND f.id = cand.filter_id
+          AND s.id = f.subscriber_id AND c.id = l.city_id
+          AND f.city_id = l.city_id AND f.deal = l.deal
           AND f.is_draft = %(false)s AND f.is_paused = %(false)s
           AND {REACHABLE_SUBSCRIBER}
           AND (f.rooms_mask = 0 OR (l.rooms IS NOT NULL

@@ -120,6 +120,40 @@ class SearchFilter(models.Model):
         return [bit for bit in range(MAX_ROOM_BIT + 1) if self.rooms_mask & (1 << bit)]
 
 
+class SearchSlot(models.Model):
+    """One way in to a search for the matching SQL: a district (or the whole city), a room
+    count (or any) and the search's price range filed by its width. See subscriptions/slots.py;
+    rewritten by signals whenever the search changes."""
+
+    search_filter = models.ForeignKey(SearchFilter, on_delete=models.CASCADE, related_name="+")
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="+", db_index=False)
+    district = models.ForeignKey(
+        District, on_delete=models.CASCADE, null=True, related_name="+", db_index=False
+    )
+    deal = models.CharField(max_length=4)
+    room_bit = models.SmallIntegerField()
+    price_class = models.SmallIntegerField()
+    price_key = models.DecimalField(max_digits=14, decimal_places=2)
+    accepts_unknown_price = models.BooleanField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["district", "deal", "room_bit", "price_class", "price_key"],
+                condition=models.Q(district__isnull=False),
+                name="slot_by_district_idx",
+            ),
+            models.Index(
+                fields=["city", "deal", "room_bit", "price_class", "price_key"],
+                condition=models.Q(district__isnull=True),
+                name="slot_by_city_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Slot of search {self.search_filter_id}"
+
+
 class Delivery(models.Model):
     """The outbox: one row per listing a subscriber must be told about."""
 

@@ -1,10 +1,18 @@
-"""Keeps `SearchFilter.names_districts` in step with its districts, whoever changes them."""
+"""Keeps what matching reads beside a search — `names_districts` and the search's slots — in
+step with the search, whoever changes it."""
 
-from django.db.models.signals import m2m_changed, post_delete, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from listings.models import District
 from subscriptions.models import SearchFilter
+from subscriptions.slots import rewrite_slots
+
+
+@receiver(post_save, sender=SearchFilter)
+def rewrite_slots_of_a_saved_search(sender, instance, raw=False, **kwargs):
+    if not raw:
+        rewrite_slots([instance.pk])
 
 
 @receiver(m2m_changed, sender=SearchFilter.districts.through)
@@ -24,6 +32,7 @@ def refresh(search):
     if named != search.names_districts:
         SearchFilter.objects.filter(pk=search.pk).update(names_districts=named)
         search.names_districts = named
+    rewrite_slots([search.pk])
 
 
 @receiver(pre_delete, sender=District)

@@ -1,0 +1,114 @@
+"""Search slots: every saved search written out as the index rows matching probes.
+
+Matching a listing means finding the searches whose district, rooms and price range hold it.
+The district and room count are equalities, but "min ≤ price ≤ max" is a range over two
+columns, which no B-tree index answers directly: scanning `price_max ≥ price` alone reads half
+of the searches. So each search gets one slot per district (or one for its whole city) and per
+room count it names, and its price range is filed by its width:
+
+- a range whose max is at most 1.25^k times its min is in class k, keyed by its min: a price p
+  can only be in it if min lies in [p / 1.25^k, p], a narrow index range;
+- an upper bound only is keyed by the max (p ≤ max), a lower bound only or none by the min
+  (min ≤ p, with 0 for none).
+
+Slots only narrow the search: a slot may admit a search that does not match (a district's
+slots share a deal, not a furnishing), never miss one that does; the matching SQL applies every
+criterion exactly afterwards. They are rewritten whenever a search changes (signals.py).
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from subscriptions.models import MAX_ROOM_BIT, SearchFilter, SearchSlot
+
+PRICE_SPAN = Decimal("1.25")
+# Each class costs every listing one index probe per area, so there are few: a range wider
+# than 1.25^12 ≈ 15 times is filed as a lower bound (rare, and then merely less selective).
+WIDEST_RANGED_CLASS = 12
+LOWER_BOUND_CLASS = 0
+UPPER_BOUND_CLASS = WIDEST_RANGED_CLASS + 1
+# A search that takes any number of rooms has a slot for each, and one for listings that do
+# not say: a listing then probes one room count, its own.
+UNKNOWN_ROOMS = -1
+CHUNK = 5_000
+
+
+def price_class(price_min, price_max):
+    """(class, key) under which a search's price range is filed."""
+    if price_max is None:
+        return LOWER_BOUND_CLASS, price_min or Decimal(0)
+    if price_min is None or price_min <= 0:
+        return UPPER_BOUND_CLASS, price_max
+
+    span = PRICE_SPAN
+    for price_class in range(1, WIDEST_RANGED_CLASS + 1):
+        if price_max <= price_min * span:
+            return price_class, price_min
+        span *= PRICE_SPAN
+    return LOWER_BOUND_CLASS, price_min
+
+
+def price_classes_sql():
+    """The classes as rows (class, low, high): a price p may be in a search of the class whose
+    key lies in [p × low, p × high]. A hair of slack on each side keeps rounding from losing
+    a search at the edge of its range; the exact test follows anyway."""
+    rows = [f"({LOWER_BOUND_CLASS}, 0, 1.000001)", f"({UPPER_BOUND_CLASS}, 0.999999, NULL)"]
+    span = Decimal(1)
+    for ranged in range(1, WIDEST_RANGED_CLASS + 1):
+        span *= PRICE_SPAN
+        rows.append(f"({ranged}, {(Decimal('0.999999') / span):.12f}, 1.000001)")
+    return ", ".join(rows)
+
+
+def slot_fields(search, district_ids):
+    """The fields of each slot of one search: what it names, filed for the index."""
+    if search.city_id is None:
+        return []
+
+    price_class_, price_key = price_class(search.price_min, search.price_max)
+    room_bits = [bit for bit in range(MAX_ROOM_BIT + 1) if search.rooms_mask & (1 << bit)]
+    if not room_bits:
+        room_bits = [*range(MAX_ROOM_BIT + 1), UNKNOWN_ROOMS]
+    accepts_unknown = search.allow_unknown_price or (
+        search.price_min is None and search.price_max is None
+    )
+    return [
+        {
+            "search_filter_id": search.pk,
+            "city_id": search.city_id,
+            "district_id": district_id,
+            "deal": search.deal,
+            "room_bit": room_bit,
+            "price_class": price_class_,
+            "price_key": price_key,
+            "accepts_unknown_price": accepts_unknown,
+        }
+        for district_id in (district_ids or [None])
+        for room_bit in room_bits
+    ]
+
+
+def rewrite_slots(search_ids, search_model=SearchFilter, slot_model=SearchSlot):
+    """Replace the slots of these searches with what they say now. (A migration passes its
+    historical models.)"""
+    search_ids = list(search_ids)
+    through = search_model.districts.through
+    for start in range(0, len(search_ids), CHUNK):
+        chunk = search_ids[start : start + CHUNK]
+        districts = {}
+        links = through.objects.filter(searchfilter_id__in=chunk)
+        for search_id, district_id in links.values_list("searchfilter_id", "district_id"):
+            districts.setdefault(search_id, []).append(district_id)
+
+        searches = search_model.objects.filter(pk__in=chunk).only(
+            "city_id", "deal", "price_min", "price_max", "rooms_mask", "allow_unknown_price"
+        )
+        slots = [
+            slot_model(**fields)
+            for search in searches
+            for fields in slot_fields(search, districts.get(search.pk))
+        ]
+        with transaction.atomic():
+            slot_model.objects.filter(search_filter_id__in=chunk).delete()
+            slot_model.objects.bulk_create(slots, batch_size=CHUNK)
