@@ -73,9 +73,11 @@ def claim_due_source(now=None):
         claimed_at__gt=now - CLAIM_EXPIRY
     )
     for source in due.order_by("next_run_at", "id")[:5]:
-        claimed = Source.objects.filter(pk=source.pk, claimed_at=source.claimed_at).update(
-            claimed_at=now
-        )
+        # The source as it was read, run time included: a run another parser finished since
+        # then released its claim but moved the run time on, and must not be run again.
+        claimed = Source.objects.filter(
+            pk=source.pk, claimed_at=source.claimed_at, next_run_at=source.next_run_at
+        ).update(claimed_at=now)
         if claimed:
             return ClaimedSource(
                 source.pk,

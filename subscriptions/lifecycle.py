@@ -86,7 +86,9 @@ def claim_one_reminder(now=None):
     read, so two workers never both send it.
     """
     now = now or timezone.now()
-    for days in sorted(settings.REMINDER_DAYS, reverse=True):
+    # The nearest reminder first: a subscription found with a day left gets "ends tomorrow",
+    # and the earlier reminders it outran are recorded as sent with it, never sent after it.
+    for days in sorted(settings.REMINDER_DAYS):
         due = Subscription.objects.filter(
             state=Subscription.State.ACTIVE,
             expires_at__gt=now,
@@ -94,11 +96,15 @@ def claim_one_reminder(now=None):
             subscriber__blocked_at__isnull=True,
         ).select_related("subscriber")
         for subscription in due.order_by("expires_at")[:20]:
-            if days in subscription.reminders_sent or renewed_beyond(subscription):
+            sent = subscription.reminders_sent
+            if any(earlier <= days for earlier in sent) or renewed_beyond(subscription):
                 continue
-            claimed = Subscription.objects.filter(
-                pk=subscription.pk, reminders_sent=subscription.reminders_sent
-            ).update(reminders_sent=[*subscription.reminders_sent, days])
+            outrun = [
+                later for later in settings.REMINDER_DAYS if later > days and later not in sent
+            ]
+            claimed = Subscription.objects.filter(pk=subscription.pk, reminders_sent=sent).update(
+                reminders_sent=sorted([*sent, *outrun, days], reverse=True)
+            )
             if claimed:
                 subscriber = subscription.subscriber
                 return Reminder(

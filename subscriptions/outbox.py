@@ -46,9 +46,11 @@ def claim_next_delivery(now=None):
     ).values("subscriber_id")
     candidates = due.exclude(subscriber_id__in=busy).order_by("created_at", "id")
     for delivery_id in candidates.values_list("pk", flat=True)[:5]:
-        claimed = Delivery.objects.filter(pk=delivery_id, state=Delivery.State.PENDING).update(
-            state=Delivery.State.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
+        # Still due as well as pending: a row put back with a later retry time since we read
+        # it must wait that time out.
+        claimed = Delivery.objects.filter(
+            pk=delivery_id, state=Delivery.State.PENDING, next_attempt_at__lte=now
+        ).update(state=Delivery.State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
         if not claimed:
             continue
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from listings.adapters.base import ParsedListing
@@ -120,5 +121,21 @@ def test_a_due_source_is_claimed_once(source):
 def test_disabled_and_not_yet_due_sources_are_not_claimed(city):
     make.source(city, is_enabled=False)
     make.source(city, next_run_at=timezone.now() + timedelta(minutes=5))
+
+    assert claim_due_source() is None
+
+
+def test_a_source_another_parser_ran_meanwhile_is_not_claimed_again(source, monkeypatch):
+    """Parser B reads the due sources; before its claim lands, parser A claims, fetches and
+    stores the same source. B must find it no longer due."""
+    update = QuerySet.update
+
+    def another_parser_runs_it_first(queryset, **fields):
+        monkeypatch.setattr(QuerySet, "update", update)
+        first = claim_due_source()
+        record_run(first.id, RunOutcome(FetchRun.State.OK, pages=1), took_seconds=0.1)
+        return update(queryset, **fields)
+
+    monkeypatch.setattr(QuerySet, "update", another_parser_runs_it_first)
 
     assert claim_due_source() is None

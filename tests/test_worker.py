@@ -84,6 +84,21 @@ def test_reminders_go_out_once_each_on_the_configured_days(
     assert Subscription.objects.get().reminders_sent == [3, 1]
 
 
+def test_a_subscription_found_with_a_day_left_gets_only_the_last_reminder(
+    fake_telegram, telegram_settings, settings
+):
+    settings.REMINDER_DAYS = [3, 1]
+    renter = make.subscriber()
+    Subscription.objects.update(expires_at=timezone.now() + timedelta(hours=20))
+
+    tick()
+    tick()
+
+    [reminder] = fake_telegram.messages(renter.chat_id)
+    assert "ends tomorrow" in reminder["text"]
+    assert Subscription.objects.get().reminders_sent == [3, 1]
+
+
 def test_a_renewed_subscriber_gets_no_reminder(fake_telegram, ending_in_two_days):
     Subscription.objects.create(
         subscriber=ending_in_two_days,
