@@ -152,6 +152,8 @@ TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", default=10)
 # Subscriptions
 
 TRIAL_DAYS = env.int("TRIAL_DAYS", default=7)
+# How many saved searches one renter may keep.
+MAX_SEARCHES_PER_SUBSCRIBER = env.int("MAX_SEARCHES_PER_SUBSCRIBER", default=10)
 # Days before the end of access on which the subscriber is reminded, once each.
 REMINDER_DAYS = env.list("REMINDER_DAYS", cast=int, default=[3, 1])
 

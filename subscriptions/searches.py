@@ -10,6 +10,7 @@ operation names the chat it acts for and refuses a search that belongs to somebo
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
@@ -28,7 +29,6 @@ STEP_CITY, STEP_DEAL, STEP_DISTRICTS, STEP_PRICE, STEP_ROOMS, STEP_CONFIRM = (
     "confirm",
 )
 STEP_NAME, STEP_OPEN = "name", "open"
-MAX_SEARCHES = 10
 MAX_NAME_LENGTH = 100
 FURNISHING_WISHES = ("", "furnished", "unfurnished")
 
@@ -150,7 +150,7 @@ def start_draft(chat_id):
         raise Gone(chat_id)
     with transaction.atomic():
         subscriber.search_filters.filter(is_draft=True).delete()
-        if subscriber.search_filters.count() >= MAX_SEARCHES:
+        if subscriber.search_filters.count() >= settings.MAX_SEARCHES_PER_SUBSCRIBER:
             return None
         search = SearchFilter.objects.create(subscriber=subscriber, is_draft=True)
         go_to(search, STEP_CITY)

@@ -177,9 +177,8 @@ def confirm_delete(search):
 
 def too_many_searches():
     return _(
-        "You already have {n} searches, the most one person may keep. Delete one in "
-        "/filters first."
-    ).format(n=searches.MAX_SEARCHES)
+        "You already keep as many searches as one person may ({n}). Delete one in /filters first."
+    ).format(n=settings.MAX_SEARCHES_PER_SUBSCRIBER)
 
 
 # -- the questions: building a draft, or changing a saved search -------------------------------

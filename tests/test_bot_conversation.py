@@ -220,6 +220,20 @@ def test_filters_lists_and_deletes_a_search(running_bot, fake_telegram, city):
     assert not SearchFilter.objects.filter(subscriber__chat_id=RITA).exists()
 
 
+def test_a_renter_at_the_most_searches_is_told_to_delete_one_first(
+    running_bot, fake_telegram, city, settings
+):
+    settings.MAX_SEARCHES_PER_SUBSCRIBER = 1
+    start(fake_telegram, RITA)
+    press(fake_telegram, RITA, "New search", "Testville", "Rent", "Any district", "Any price")
+    press(fake_telegram, RITA, "Done", "Save")
+
+    fake_telegram.send_message(RITA, "/new")
+
+    fake_telegram.wait_for_message(RITA, "as many searches as one person may (1)")
+    assert SearchFilter.objects.filter(subscriber__chat_id=RITA).count() == 1
+
+
 @pytest.mark.parametrize(
     ("code", "description", "retry_after"),
     [(429, "Too Many Requests: retry after 1", 1), (502, "Bad Gateway", None)],
