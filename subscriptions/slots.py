@@ -49,16 +49,16 @@ def price_class(price_min, price_max):
     return LOWER_BOUND_CLASS, price_min
 
 
-def price_classes_sql():
-    """The classes as rows (class, low, high): a price p may be in a search of the class whose
-    key lies in [p × low, p × high]. A hair of slack on each side keeps rounding from losing
-    a search at the edge of its range; the exact test follows anyway."""
-    rows = [f"({LOWER_BOUND_CLASS}, 0, 1.000001)", f"({UPPER_BOUND_CLASS}, 0.999999, NULL)"]
+def price_classes():
+    """Each class as (class, low, high): a price p may be in a search of the class whose key
+    lies in [p × low, p × high], where None means unbounded. A hair of slack on each side
+    keeps rounding from losing a search at the edge of its range; the exact test follows."""
+    classes = [(LOWER_BOUND_CLASS, None, "1.000001"), (UPPER_BOUND_CLASS, "0.999999", None)]
     span = Decimal(1)
     for ranged in range(1, WIDEST_RANGED_CLASS + 1):
         span *= PRICE_SPAN
-        rows.append(f"({ranged}, {(Decimal('0.999999') / span):.12f}, 1.000001)")
-    return ", ".join(rows)
+        classes.append((ranged, f"{Decimal('0.999999') / span:.12f}", "1.000001"))
+    return classes
 
 
 def slot_fields(search, district_ids):
