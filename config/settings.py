@@ -175,6 +175,9 @@ SOURCE_ALERT_AFTER_FAILURES = env.int("SOURCE_ALERT_AFTER_FAILURES", default=3)
 LISTING_REMOVED_AFTER_HOURS = env.int("LISTING_REMOVED_AFTER_HOURS", default=48)
 # Processes that parse pages, so that parsing never holds the bot's GIL; 0 parses in a thread.
 PARSER_PROCESSES = env.int("PARSER_PROCESSES", default=1)
+# The parser processes stop after this long without a page, giving their memory back; the next
+# page starts them again.
+PARSER_POOL_IDLE_SECONDS = env.int("PARSER_POOL_IDLE_SECONDS", default=120)
 # Pages followed per source and run, so a site whose "next" links never end cannot trap us.
 PARSER_MAX_PAGES = env.int("PARSER_MAX_PAGES", default=3)
 WORKER_TICK_SECONDS = env.float("WORKER_TICK_SECONDS", default=30.0)

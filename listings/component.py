@@ -10,7 +10,7 @@ from django.conf import settings
 from listings.adapters.base import AdapterError
 from listings.fetching import Fetcher, make_http_client
 from listings.models import FetchRun
-from listings.parsing_pool import parse_page, shutdown_pool
+from listings.parsing_pool import parse_page, retire_idle_pool, shutdown_pool
 from listings.storing import RunOutcome, claim_due_source, record_run
 from runtime.components import Component
 from runtime.db import db
@@ -47,6 +47,7 @@ class ParserComponent(Component):
             delivered = await self.deliver_pending(bot)
             await self.beat()
             if not parsed and not delivered:
+                retire_idle_pool(settings.PARSER_POOL_IDLE_SECONDS)
                 await self.wait(await self.idle_seconds())
 
     async def idle_seconds(self):

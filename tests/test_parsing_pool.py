@@ -89,6 +89,19 @@ def test_a_pool_whose_worker_died_is_replaced(pool):
     assert parsing_pool.get_pool() is not dead
 
 
+def test_an_idle_pool_gives_its_processes_back_and_the_next_page_starts_one():
+    asyncio.run(parse_page("krisha", load_page(PAGES[5][1])))
+    workers = parsing_pool.get_pool(1)._processes
+
+    assert parsing_pool.retire_idle_pool(idle_seconds=3600) is False
+    assert parsing_pool.retire_idle_pool(idle_seconds=0) is True
+
+    assert all(not process.is_alive() for process in workers.values())
+    result = asyncio.run(parse_page("krisha", load_page(PAGES[5][1])))
+    assert result.listings and parsing_pool._pool is not None
+    parsing_pool.shutdown_pool()
+
+
 def test_without_processes_it_parses_in_a_thread(settings, monkeypatch):
     settings.PARSER_PROCESSES = 0
     monkeypatch.setattr(parsing_pool, "get_pool", lambda *args: pytest.fail("no pool wanted"))
