@@ -194,8 +194,11 @@ DELIVERY_SENDERS = env.int("DELIVERY_SENDERS", default=8)
 DELIVERY_CLAIM_TIMEOUT_SECONDS = env.int("DELIVERY_CLAIM_TIMEOUT_SECONDS", default=300)
 # Photos sent with a listing, as an album when there are several (Telegram allows 10).
 LISTING_MAX_PHOTOS = env.int("LISTING_MAX_PHOTOS", default=4)
-# A delivery that fails this many times for a temporary reason is marked failed for staff.
-DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
+# A delivery that fails this many times for a temporary reason (Telegram unreachable, a 5xx)
+# is marked failed for staff. Retries wait DELIVERY_RETRY_SECONDS, doubling up to ten minutes:
+# the default tries for about ten minutes, so an outage of a few minutes loses nothing.
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=8)
+DELIVERY_RETRY_SECONDS = env.float("DELIVERY_RETRY_SECONDS", default=5.0)
 # How often the bot records its heartbeat while it waits for updates.
 HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=15.0)
 # A component whose heartbeat is older than this is reported stale by `manage.py health`.

@@ -11,9 +11,9 @@ from listings.adapters.base import AdapterError
 from listings.fetching import Fetcher, make_http_client
 from listings.models import FetchRun
 from listings.parsing_pool import parse_page, retire_idle_pool, shutdown_pool
-from listings.storing import RunOutcome, claim_due_source, record_run
+from listings.storing import RunOutcome, claim_due_source, record_run, release_claim
 from runtime.components import Component
-from runtime.db import db
+from runtime.db import db, recorded
 from subscriptions.outbox import release_stale_claims, seconds_until_next_due
 from telegram_bot.client import FATAL_TELEGRAM_ERRORS, make_bot
 from telegram_bot.delivering import deliver_one_pending
@@ -70,9 +70,15 @@ class ParserComponent(Component):
             return False
 
         started = time.monotonic()
-        outcome = await self.fetch_and_parse(source)
-        took = time.monotonic() - started
-        stored = await db(record_run)(source.id, outcome, took)
+        try:
+            outcome = await self.fetch_and_parse(source)
+            took = time.monotonic() - started
+            stored = await recorded(record_run, source.id, outcome, took)
+        except BaseException:
+            # A run that could not finish gives its source back at once, rather than leaving
+            # it claimed, and unwatched, until the claim expires.
+            await recorded(release_claim, source.id)
+            raise
 
         self.logger.info(
             "source=%s state=%s pages=%d found=%d new=%d updated=%d removed=%d reposts=%d "

@@ -62,6 +62,11 @@ class StoreResult:
     alert: str = ""  # a message for staff, when the source just failed or recovered
 
 
+def release_claim(source_id):
+    """Give back a claimed source whose run could not finish, so another run may take it."""
+    Source.objects.filter(pk=source_id).update(claimed_at=None)
+
+
 def claim_due_source(now=None):
     """Claim the enabled source that has waited longest past its run time; None if none is due.
 

@@ -4,10 +4,19 @@ Every component runs inside its own `asgiref.sync.ThreadSensitiveContext`, so th
 wrapped here run on that component's single database thread and use its one connection.
 """
 
+import asyncio
 import functools
+import logging
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
+
+logger = logging.getLogger(__name__)
+
+# A write that records what already happened outside (Telegram confirmed a message, a source
+# was fetched) waits this long for a restarting database before it gives up.
+RECORDING_DEADLINE_SECONDS = 120
+FIRST_RECORDING_RETRY_SECONDS = 0.5
 
 
 def unit_of_work(func):
@@ -37,3 +46,19 @@ def refresh_connection():
 def db(func):
     """Make a synchronous ORM function awaitable on the component's database thread."""
     return sync_to_async(unit_of_work(func), thread_sensitive=True)
+
+
+async def recorded(func, *args, **kwargs):
+    """Run a write on the database thread, waiting out a database that is restarting: a fact
+    that was not recorded (a message Telegram confirmed) would be acted on again."""
+    delay, waited = FIRST_RECORDING_RETRY_SECONDS, 0.0
+    while True:
+        try:
+            return await db(func)(*args, **kwargs)
+        except (OperationalError, InterfaceError) as error:
+            if waited >= RECORDING_DEADLINE_SECONDS:
+                raise
+            logger.warning("database unavailable (%s); recording again in %.1f s", error, delay)
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 10.0)

@@ -4,9 +4,13 @@ import time
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.db import OperationalError
 from django.utils import timezone
 
+import runtime.db
+from subscriptions import outbox
 from subscriptions.models import Delivery, Subscriber
+from telegram_bot import delivering
 from telegram_bot.client import make_bot
 from telegram_bot.delivering import deliver_one_pending
 from tests import factories as make
@@ -244,3 +248,35 @@ def test_a_delivery_failing_every_time_is_given_up_with_the_error_kept(
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == (Delivery.State.FAILED, 3)
     assert "Internal" in delivery.last_error
+
+
+def test_a_sent_message_is_recorded_once_the_database_is_back(
+    bot_settings, fake_telegram, source, monkeypatch
+):
+    renter = make.subscriber()
+    delivery = queue(renter, make.listing(source, price=1))
+    record = outbox.mark_sent
+    refusals = iter([OperationalError("the database system is shutting down")] * 2)
+
+    def mark_sent_while_the_database_restarts(*args):
+        error = next(refusals, None)
+        if error:
+            raise error
+        return record(*args)
+
+    monkeypatch.setattr(outbox, "mark_sent", mark_sent_while_the_database_restarts)
+    monkeypatch.setattr(runtime.db, "FIRST_RECORDING_RETRY_SECONDS", 0.01)
+
+    drain()
+
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SENT
+    assert len(sends_to(fake_telegram, renter.chat_id)) == 1
+
+
+def test_the_default_retries_outlast_an_outage_of_several_minutes(settings):
+    failed_tries = range(1, settings.DELIVERY_MAX_ATTEMPTS)
+
+    waited = sum(delivering.retry_delay(attempts) for attempts in failed_tries)
+
+    assert waited >= 10 * 60

@@ -6,6 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.utils import timezone
 
+from listings import component
 from listings.component import ParserComponent, same_site_or_none
 from listings.fetching import Fetcher, make_http_client
 from listings.models import FetchRun, Listing, Source
@@ -223,3 +224,17 @@ def test_staff_hear_once_when_a_source_keeps_failing_and_once_when_it_recovers(
     assert len(alerts) == 2
     assert "failed 3 runs in a row" in alerts[0] and source.name in alerts[0]
     assert "works again" in alerts[1]
+
+
+def test_a_run_that_cannot_be_stored_gives_its_source_back(fake_site, berlin, monkeypatch):
+    source = make.source(berlin, adapter="kleinanzeigen", url=fake_site.url(PAGE))
+
+    def database_gone(*args):
+        raise RuntimeError("the database went away while storing")
+
+    monkeypatch.setattr(component, "record_run", database_gone)
+    with pytest.raises(RuntimeError):
+        parse_one()
+
+    source.refresh_from_db()
+    assert source.claimed_at is None, "the next run may take it at once"
