@@ -62,9 +62,28 @@ def take_polling_lease(bot_id, holder, seconds):
         if _insert(bot_id, holder, seconds):
             return
         lease = PollingLease.objects.filter(bot_id=bot_id).first()
+        if lease is not None and left_by_a_dead_process(lease, holder):
+            # Killed without stopping (SIGKILL, out of memory) and restarted on this machine:
+            # waiting out the lease would keep the bot, parser and worker down for a minute.
+            if _claim(bot_id, holder, seconds, Q(instance=lease.instance)):
+                return
+            continue
         if lease is not None:
             raise PollingRefused(refusal(lease))
     raise PollingRefused("another process is taking the lease to poll for this bot right now")
+
+
+def left_by_a_dead_process(lease, holder):
+    """Whether the lease's holder was a process on this very machine that no longer runs."""
+    if lease.hostname != socket.gethostname()[:200] or lease.instance == holder.instance:
+        return False
+    try:
+        os.kill(lease.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, under another user
+    return False
 
 
 def renew_polling_lease(bot_id, holder, seconds):

@@ -128,6 +128,38 @@ def test_a_lease_left_by_a_killed_process_is_taken_over(telegram_settings, fake_
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_live_lease_of_a_process_killed_on_this_machine_is_taken_over_at_once(
+    telegram_settings, fake_telegram
+):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lease_left_by(fake_telegram, socket.gethostname(), dead.pid, expires_in=timedelta(minutes=1))
+
+    bot = RunningBot(fake_telegram).start()
+    try:
+        assert len(replies_to_help(fake_telegram, RITA)) == 1
+        lease = PollingLease.objects.get()
+    finally:
+        bot.stop()
+
+    assert lease.pid == os.getpid()
+
+
+def test_a_live_lease_of_a_running_process_on_this_machine_is_respected(
+    telegram_settings, fake_telegram, db
+):
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        lease_left_by(fake_telegram, socket.gethostname(), alive.pid, timedelta(minutes=1))
+        holder = Holder(socket.gethostname(), os.getpid(), uuid.uuid4().hex)
+        with pytest.raises(PollingRefused):
+            take_polling_lease(bot_id(fake_telegram), holder, 60)
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_bot_whose_lease_was_taken_stops_polling(telegram_settings, fake_telegram, settings):
     settings.HEARTBEAT_SECONDS = 0.1
     bot = RunningBot(fake_telegram).start()
