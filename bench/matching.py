@@ -245,6 +245,7 @@ def random_filter(model, subscriber_id, city, rng):
         price_max=price_max,
         rooms_mask=random_rooms_mask(rng),
         furnishing=rng.choices(["", "furnished", "unfurnished"], weights=[75, 18, 7])[0],
+        rent_term=rng.choices(["", "long", "short"], weights=[70, 27, 3])[0],
         allow_unknown_price=rng.random() < 0.25,
         is_paused=rng.random() < 0.08,
         is_draft=rng.random() < 0.01,
@@ -329,7 +330,8 @@ def random_listing(model, n, sources, city, district_ids, weights, rng):
 
 
 def random_price(deal, city, rng):
-    """8 % on request, 3 % in a foreign currency, a tenth of the rents priced per year."""
+    """8 % on request, 3 % in a foreign currency; of the rents a tenth priced per year and a
+    twentieth per day (holiday flats)."""
     if rng.random() < 0.08:
         return {"price_text": "Price on request", "currency": city.currency}
     currency = "USD" if rng.random() < 0.03 else city.currency
@@ -337,6 +339,14 @@ def random_price(deal, city, rng):
         price = round(rng.lognormvariate(math.log(SALE_BUDGET), 0.6), -3)
         return {"price": Decimal(price), "currency": currency, "period": "once"}
     monthly = round(rng.lognormvariate(math.log(RENT_BUDGET), 0.6), -2)
+    if rng.random() < 0.05:
+        daily = round(monthly / 20, -1)
+        return {
+            "price": Decimal(daily),
+            "price_per_month": Decimal(daily * 30),
+            "currency": currency,
+            "period": "day",
+        }
     if rng.random() < 0.1:
         return {
             "price": Decimal(monthly * 12),
@@ -581,7 +591,19 @@ def filter_matches(search, listing):
         return False
     if search.furnishing and listing.furnishing not in ("", "partly", search.furnishing):
         return False
+    stated = listing.period in RENT_TERM_PERIODS["any"]
+    if search.rent_term and listing.deal == "rent" and stated:
+        return listing.period in RENT_TERM_PERIODS[search.rent_term] and (
+            price_matches(search, listing)
+        )
     return price_matches(search, listing)
+
+
+RENT_TERM_PERIODS = {
+    "long": ("month", "year"),
+    "short": ("day", "week"),
+    "any": ("day", "week", "month", "year"),
+}
 
 
 def price_matches(search, listing):

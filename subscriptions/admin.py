@@ -90,6 +90,7 @@ class SearchFilterInline(admin.TabularInline):
         "price_max",
         "rooms_mask",
         "furnishing",
+        "rent_term",
         "is_paused",
     ]
     show_change_link = True
@@ -125,10 +126,11 @@ class SearchFilterAdmin(admin.ModelAdmin):
         "price_max",
         "rooms_mask",
         "furnishing",
+        "rent_term",
         "is_paused",
         "is_draft",
     ]
-    list_filter = ["city", "deal", "furnishing", "is_paused", "is_draft"]
+    list_filter = ["city", "deal", "furnishing", "rent_term", "is_paused", "is_draft"]
     search_fields = ["name", "subscriber__username", "=subscriber__chat_id"]
     list_select_related = ["subscriber", "city"]
     filter_horizontal = ["districts"]

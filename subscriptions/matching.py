@@ -27,6 +27,10 @@ REACHABLE_SUBSCRIBER = f"""(s.blocked_at IS NULL AND EXISTS (
 # The room count of the slots a listing probes: its own (four or more as four), or "unknown".
 LISTING_ROOM_SLOT = f"""(CASE WHEN l.rooms IS NULL THEN {UNKNOWN_ROOMS}
                     WHEN l.rooms > {MAX_ROOM_BIT} THEN {MAX_ROOM_BIT} ELSE l.rooms END)"""
+# A rent priced in a period the renter's term takes, or one that does not say.
+RENT_TERM_FITS = """(l.period NOT IN ('day', 'week', 'month', 'year')
+               OR (f.rent_term = 'long' AND l.period IN ('month', 'year'))
+               OR (f.rent_term = 'short' AND l.period IN ('day', 'week')))"""
 # Rent is compared per month; a sale by its one-off price.
 COMPARABLE_PRICE = "(CASE WHEN l.deal = 'sale' THEN l.price ELSE l.price_per_month END)"
 
@@ -103,6 +107,7 @@ def match_sql(filed_classes):
           AND (f.rooms_mask = 0 OR (l.rooms IS NOT NULL
                AND (f.rooms_mask & (1 << (CASE WHEN l.rooms > 4 THEN 4 ELSE l.rooms END))) <> 0))
           AND (f.furnishing = '' OR l.furnishing IN ('', 'partly') OR l.furnishing = f.furnishing)
+          AND (f.rent_term = '' OR l.deal = 'sale' OR {RENT_TERM_FITS})
           AND ((f.price_min IS NULL AND f.price_max IS NULL)
                OR (l.currency = c.currency AND {COMPARABLE_PRICE} IS NOT NULL
                    AND (f.price_min IS NULL OR {COMPARABLE_PRICE} >= f.price_min)

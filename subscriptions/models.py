@@ -17,6 +17,10 @@ FURNISHING_WISHES = [
     (Furnishing.UNFURNISHED, Furnishing.UNFURNISHED.label),
 ]
 
+# How long a renter means to stay: a rent priced per month or year is long-term, per day or
+# week short-term; a listing that does not say fits both.
+RENT_TERMS = [("", "Any term"), ("long", "Long-term"), ("short", "Short-term")]
+
 
 class Subscriber(models.Model):
     chat_id = models.BigIntegerField(unique=True)
@@ -94,6 +98,12 @@ class SearchFilter(models.Model):
     )
     allow_unknown_price = models.BooleanField(default=False)
     furnishing = models.CharField(max_length=11, choices=FURNISHING_WISHES, blank=True)
+    rent_term = models.CharField(
+        max_length=5,
+        choices=RENT_TERMS,
+        blank=True,
+        help_text="Long: priced per month or year; short: per day or week. Empty: any",
+    )
     notify_price_drops = models.BooleanField(
         default=True, help_text="Also tell when a listing already sent gets cheaper"
     )

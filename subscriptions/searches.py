@@ -31,6 +31,7 @@ STEP_CITY, STEP_DEAL, STEP_DISTRICTS, STEP_PRICE, STEP_ROOMS, STEP_CONFIRM = (
 STEP_NAME, STEP_OPEN = "name", "open"
 MAX_NAME_LENGTH = 100
 FURNISHING_WISHES = ("", "furnished", "unfurnished")
+RENT_TERMS = ("", "long", "short")
 
 
 class NotYours(Exception):
@@ -69,6 +70,7 @@ class SearchView:
     price_max: Decimal | None = None
     rooms: list = field(default_factory=list)
     furnishing: str = ""
+    rent_term: str = ""
     allow_unknown_price: bool = False
     cities: list = field(default_factory=list)  # [CityChoice] offered at the city step
 
@@ -95,6 +97,7 @@ def view(search):
         price_max=search.price_max,
         rooms=search.rooms,
         furnishing=search.furnishing,
+        rent_term=search.rent_term,
         allow_unknown_price=search.allow_unknown_price,
         cities=offered_cities() if search.draft_step == STEP_CITY else [],
     )
@@ -272,6 +275,15 @@ def set_furnishing(chat_id, search_id, wish, saved=False):
     return view(search)
 
 
+def set_rent_term(chat_id, search_id, term, saved=False):
+    if term not in RENT_TERMS:
+        raise ValueError(term)
+    search = own_search(chat_id, search_id, saved)
+    search.rent_term = term
+    go_to(search, search.draft_step)
+    return view(search)
+
+
 def toggle_unknown_price(chat_id, search_id, saved=False):
     search = own_search(chat_id, search_id, saved)
     search.allow_unknown_price = not search.allow_unknown_price
@@ -362,6 +374,12 @@ def recent_matches(chat_id, search_id, limit=3):
             rooms |= Q(rooms__gte=MAX_ROOM_BIT)
         listings = listings.filter(rooms)
     listings = listings.filter(price_condition(search))
+    if search.rent_term and search.deal == "rent":
+        # A listing that does not say how it is priced passes either term.
+        periods = {"long": ["month", "year"], "short": ["day", "week"]}[search.rent_term]
+        listings = listings.filter(
+            ~Q(period__in=["day", "week", "month", "year"]) | Q(period__in=periods)
+        )
     if search.furnishing:
         # A listing that does not say, or is partly furnished, passes either wish.
         listings = listings.filter(furnishing__in=["", "partly", search.furnishing])

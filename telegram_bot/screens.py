@@ -28,6 +28,13 @@ FURNISHING_BUTTONS = [
     ("u", "unfurnished", gettext_noop("Unfurnished")),
     ("a", "", gettext_noop("Either")),
 ]
+# The terms a rent search may hold: long (priced per month or year), short (per day or week).
+RENT_TERM_BUTTONS = [
+    ("l", "long", gettext_noop("Long-term")),
+    ("s", "short", gettext_noop("Short-term")),
+    ("a", "", gettext_noop("Any term")),
+]
+RENT_TERM_WORDS = {"long": gettext_noop("long-term"), "short": gettext_noop("short-term")}
 FURNISHING_WORDS = {
     "furnished": gettext_noop("furnished"),
     "unfurnished": gettext_noop("unfurnished"),
@@ -357,7 +364,8 @@ def confirm_screen(search):
 
 
 def wish_rows(search):
-    """Furnishing, and whether listings without a price come: a tap changes either."""
+    """Furnishing, the rent term, and whether listings without a price come: a tap changes
+    any of them."""
     rows = [
         [
             Button(
@@ -367,12 +375,30 @@ def wish_rows(search):
             for code, wish, label in FURNISHING_BUTTONS
         ]
     ]
+    if search.deal == "rent":
+        rows.append(
+            [
+                Button(
+                    (CHECK if search.rent_term == term else "") + _(label),
+                    callback_data=data(search, "rt", code),
+                )
+                for code, term, label in RENT_TERM_BUTTONS
+            ]
+        )
     # Without a price limit every listing comes anyway, priced or not.
     if search.has_price_limit:
         mark = CHECK if search.allow_unknown_price else UNCHECKED
         label = mark + _("Also listings without a price")
         rows.append([Button(label, callback_data=data(search, "u"))])
     return rows
+
+
+def rent_term(code):
+    """The term a rent-term button names; ValueError for a forged one."""
+    for button_code, term, _label in RENT_TERM_BUTTONS:
+        if button_code == code:
+            return term
+    raise ValueError(code)
 
 
 def furnishing_wish(code):
@@ -464,6 +490,8 @@ def summary(search, wishes=True):
         labels = [_(ROOM_LABELS[bit]) for bit in search.rooms]
         parts.append(_("rooms: {list}").format(list=", ".join(labels)))
     if wishes and (not building or search.step == searches.STEP_CONFIRM):
+        if search.deal == "rent" and search.rent_term:
+            parts.append(_(RENT_TERM_WORDS[search.rent_term]))
         parts.append(_(FURNISHING_WORDS[search.furnishing]))
     return " · ".join(parts)
 

@@ -82,6 +82,9 @@ def apply_step(chat_id, search_id, action, arguments, saved):
         case "f":
             wish = screens.furnishing_wish(arguments[0])
             search = searches.set_furnishing(chat_id, search_id, wish, saved)
+        case "rt":
+            term = screens.rent_term(arguments[0])
+            search = searches.set_rent_term(chat_id, search_id, term, saved)
         case "u":
             search = searches.toggle_unknown_price(chat_id, search_id, saved)
         case "ps" if saved:

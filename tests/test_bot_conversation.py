@@ -4,7 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from subscriptions.models import SearchFilter, Subscriber, Subscription
+from listings.models import Listing, Source
+from subscriptions.matching import match_new_listings
+from subscriptions.models import Delivery, SearchFilter, Subscriber, Subscription
 from tests import factories as make
 from tests.conftest import RunningBot
 
@@ -100,6 +102,24 @@ def test_the_renter_chooses_furnishing_and_listings_without_a_price(
         "unfurnished",
         True,
     )
+
+
+def test_a_renter_staying_a_while_asks_for_long_term_rents_only(running_bot, fake_telegram, city):
+    start(fake_telegram, RITA)
+    press(fake_telegram, RITA, "New search", "Testville", "Rent", "Any district", "Any price")
+    press(fake_telegram, RITA, "Done", "Long-term")
+
+    confirm = fake_telegram.wait_for_message(RITA, "long-term")
+    assert "✅ Long-term" in dict(confirm["buttons"])
+    press(fake_telegram, RITA, "Save")
+    search = SearchFilter.objects.get(subscriber__chat_id=RITA)
+    assert search.rent_term == "long"
+
+    source = Source.objects.get(city=city)
+    monthly = make.listing(source, price=7_000, period="month", title="Flat by the month")
+    make.listing(source, price=300, period="day", title="Flat by the night")
+    match_new_listings(list(Listing.objects.values_list("pk", flat=True)))
+    assert set(Delivery.objects.values_list("listing_id", flat=True)) == {monthly.pk}
 
 
 def test_listings_without_a_price_are_not_asked_about_when_any_price_will_do(

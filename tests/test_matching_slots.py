@@ -31,6 +31,15 @@ def fits(search, listing, district_ids):
         return False
     if search.furnishing and listing.furnishing not in ("", "partly", search.furnishing):
         return False
+    terms = {"long": ("month", "year"), "short": ("day", "week"), "": ()}
+    stated = listing.period in ("day", "week", "month", "year")
+    if (
+        search.rent_term
+        and listing.deal == "rent"
+        and stated
+        and (listing.period not in terms[search.rent_term])
+    ):
+        return False
     if search.price_min is None and search.price_max is None:
         return True
     price = listing.price if listing.deal == "sale" else listing.price_per_month
@@ -72,6 +81,7 @@ def test_it_delivers_exactly_what_a_plain_check_of_every_pair_finds(city, source
                 price_max=price_max,
                 allow_unknown_price=rng.random() < 0.3,
                 furnishing=rng.choice(["", "", "furnished", "unfurnished"]),
+                rent_term=rng.choice(["", "", "long", "short"]),
             )
         )
     listings = []
@@ -82,7 +92,7 @@ def test_it_delivers_exactly_what_a_plain_check_of_every_pair_finds(city, source
             make.listing(
                 deal_source,
                 price=price,
-                period=rng.choice(["month", "month", "year"]),
+                period=rng.choice(["month", "month", "year", "day", "week", ""]),
                 rooms=rng.choice([None, 0, 1, 2, 3, 4, 6]),
                 district_row=rng.choice([None, *districts]),
                 currency=rng.choice([city.currency] * 5 + ["USD"]),
