@@ -8,6 +8,8 @@ from telegram.error import TelegramError
 
 from runtime.logs import mask_token
 from subscriptions.models import (
+    Broadcast,
+    BroadcastMessage,
     Delivery,
     Invoice,
     Payment,
@@ -237,3 +239,38 @@ class PaymentAdmin(ReadOnlyAdmin):
     def has_refund_permission(self, request):
         # Payments are read-only; whoever may change them in principle may refund.
         return request.user.has_perm("subscriptions.change_payment")
+
+
+class BroadcastMessageInline(admin.TabularInline):
+    model = BroadcastMessage
+    fields = ["subscriber", "state", "sent_at", "last_error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Broadcast)
+class BroadcastAdmin(admin.ModelAdmin):
+    """Broadcasts staff sent from the chat (/broadcast), with each recipient's copy."""
+
+    list_display = ["__str__", "state", "total", "author_chat_id", "created_at", "finished_at"]
+    list_filter = ["state"]
+    readonly_fields = [f.name for f in Broadcast._meta.fields]
+    inlines = [BroadcastMessageInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(BroadcastMessage)
+class BroadcastMessageAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "state", "sent_at"]
+    list_filter = ["state"]
+    readonly_fields = [f.name for f in BroadcastMessage._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,16 +1,20 @@
 """The worker component: the subscription lifecycle, told to subscribers with its own Bot."""
 
+from html import escape
+
 from django.conf import settings
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from telegram.error import BadRequest
 
 from runtime.alerts import tell_staff_of_changes
 from runtime.components import Component
 from runtime.db import db
-from subscriptions import lifecycle, outbox
+from subscriptions import broadcasts, lifecycle, outbox
 from telegram_bot.client import FATAL_TELEGRAM_ERRORS, make_bot
 from telegram_bot.sending import Outcome, send_html
+from telegram_bot.staff_chat import progress_text
 
 
 def expiry_notice_text(language):
@@ -31,6 +35,10 @@ def reminder_text(language, days, expires_at):
             "Send /subscription to renew it.",
             days,
         ).format(days=days, until=until)
+
+
+# Copies of a broadcast sent in one tick before its progress message is brought up to date.
+BROADCAST_BATCH = 30
 
 
 class WorkerComponent(Component):
@@ -60,18 +68,54 @@ class WorkerComponent(Component):
         while not self.stopping and await self.notify_one_expiry(bot):
             notified += 1
 
+        broadcast = 0
+        while not self.stopping and broadcast < BROADCAST_BATCH and await self.broadcast_one(bot):
+            broadcast += 1
+        await self.show_broadcast_progress(bot)
+
         # Staff alerts are told, not worked through: they never make the next tick come sooner.
         alerted = await tell_staff_of_changes(bot, self.name)
 
-        if expired or reminded or notified or alerted:
+        if expired or reminded or notified or alerted or broadcast:
             self.logger.info(
-                "worker tick: expired=%d reminded=%d notified=%d staff_alerts=%d",
+                "worker tick: expired=%d reminded=%d notified=%d staff_alerts=%d broadcast=%d",
                 expired,
                 reminded,
                 notified,
                 alerted,
+                broadcast,
             )
-        return bool(expired or reminded or notified)
+        return bool(expired or reminded or notified or broadcast)
+
+    async def broadcast_one(self, bot):
+        """Send one subscriber their copy of a broadcast; False if none is waiting."""
+        message = await db(broadcasts.claim_one_message)()
+        if message is None:
+            return False
+        return await self.send_notice(
+            bot,
+            message.chat_id,
+            message.subscriber_id,
+            escape(message.text),
+            unclaim=lambda: broadcasts.unclaim(message.id),
+            sent=lambda: broadcasts.mark_sent(message.id),
+            failed=lambda error: broadcasts.mark_failed(message.id, error),
+        )
+
+    async def show_broadcast_progress(self, bot):
+        """Edit each broadcast's progress message in its author's chat."""
+        for progress in await db(broadcasts.progress_of_sending)():
+            if progress.progress_message_id is None:
+                continue
+            text = progress_text(progress.total, progress.sent, progress.failed, progress.finished)
+            try:
+                await bot.edit_message_text(
+                    text, chat_id=progress.author_chat_id, message_id=progress.progress_message_id
+                )
+            except BadRequest as error:
+                # "message is not modified" is no news; anything else only costs the display.
+                if "not modified" not in str(error):
+                    self.logger.warning("broadcast %s progress: %s", progress.broadcast_id, error)
 
     async def remind_one(self, bot):
         """Remind one subscriber that their access ends soon; False if nobody is due."""
@@ -100,15 +144,22 @@ class WorkerComponent(Component):
             unclaim=lambda: lifecycle.unclaim_expiry_notice(notice.subscription_id),
         )
 
-    async def send_notice(self, bot, chat_id, subscriber_id, text, unclaim):
+    async def send_notice(
+        self, bot, chat_id, subscriber_id, text, unclaim, sent=None, failed=None
+    ):
         """Send a claimed notice; give the claim back when it could not go out for now.
 
+        `sent` and `failed(error)` record the outcome where the claim itself does not.
         Returns False when the rest of this tick's notices should wait for the next tick.
         """
         result = await send_html(bot, chat_id, text)
+        if failed and result.outcome in (Outcome.BLOCKED, Outcome.FAILED):
+            await db(failed)(result.error)
         match result.outcome:
             case Outcome.SENT:
                 self.logger.info("notice sent to chat %s", chat_id)
+                if sent:
+                    await db(sent)()
             case Outcome.BLOCKED:
                 await db(outbox.mark_subscriber_blocked)(subscriber_id, result.error)
             case Outcome.MIGRATED:

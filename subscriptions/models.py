@@ -273,3 +273,55 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.stars} ⭐ from {self.subscriber} on {self.paid_at:%Y-%m-%d}"
+
+
+class Broadcast(models.Model):
+    """A message staff send from the chat to every subscriber with access, by the worker."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "draft (previewed, not confirmed)"
+        SENDING = "sending", "sending"
+        DONE = "done", "done"
+        CANCELLED = "cancelled", "cancelled"
+
+    text = models.TextField()
+    author_chat_id = models.BigIntegerField()
+    state = models.CharField(max_length=9, choices=State.choices, default=State.DRAFT)
+    total = models.PositiveIntegerField(default=0)
+    # The author's message that shows the progress, edited as the broadcast goes out.
+    progress_message_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Broadcast {self.pk} ({self.state})"
+
+
+class BroadcastMessage(models.Model):
+    """One subscriber's copy of a broadcast: sent once, or failed with the reason."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        SENDING = "sending", "sending"
+        SENT = "sent", "sent"
+        FAILED = "failed", "failed"
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="messages")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=7, choices=State.choices, default=State.PENDING)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["broadcast", "subscriber"], name="broadcast_once_per_subscriber"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "broadcast"], name="broadcast_message_state_idx")]
+
+    def __str__(self):
+        return f"Broadcast {self.broadcast_id} to {self.subscriber_id}: {self.state}"
