@@ -203,6 +203,8 @@ DELIVERY_RETRY_SECONDS = env.float("DELIVERY_RETRY_SECONDS", default=5.0)
 HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=15.0)
 # A component whose heartbeat is older than this is reported stale by `manage.py health`.
 HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=180)
+# `manage.py health` fails when an enabled source has not had an ok run for this long.
+HEALTH_SOURCE_FAILING_HOURS = env.int("HEALTH_SOURCE_FAILING_HOURS", default=24)
 # How long the bot's claim to poll getUpdates lasts without renewal (renewed with every
 # heartbeat): a bot killed without stopping keeps a new one from polling for at most this long.
 TELEGRAM_POLLING_LEASE_SECONDS = env.int("TELEGRAM_POLLING_LEASE_SECONDS", default=60)

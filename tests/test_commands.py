@@ -145,6 +145,23 @@ def test_health_fails_for_a_component_that_never_started():
         call_command("health")
 
 
+@pytest.mark.django_db
+def test_health_fails_naming_a_source_that_has_failed_for_a_day(settings):
+    for component in ("bot", "parser", "worker"):
+        beat(component, 5)
+    city = make.city()
+    make.source(city, state="broken", last_success_at=timezone.now() - timedelta(hours=2))
+    long_broken = make.source(
+        city,
+        state="blocked",
+        last_error="captcha page",
+        last_success_at=timezone.now() - timedelta(hours=settings.HEALTH_SOURCE_FAILING_HOURS + 1),
+    )
+
+    with pytest.raises(CommandError, match=f"source {long_broken.name}: blocked.*captcha page"):
+        call_command("health")
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("command", ["runbot", "runworker", "runparser"])
 def test_each_component_alone_stops_on_ctrl_c_with_exit_0(

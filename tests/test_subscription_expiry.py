@@ -1,6 +1,7 @@
 """The worker's lifecycle steps: a subscription past its end expires once, and is told once."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -32,6 +33,24 @@ def test_a_subscription_expires_exactly_at_its_end():
     assert expire_one_subscription(now=end)
     subscription.refresh_from_db()
     assert subscription.state == Subscription.State.EXPIRED
+
+
+def test_access_ending_at_midnight_far_from_utc_ends_exactly_then(settings):
+    # Kiritimati is 14 hours ahead of UTC: midnight there is 10:00 the day before in UTC.
+    settings.TIME_ZONE = "Pacific/Kiritimati"
+    zone = ZoneInfo("Pacific/Kiritimati")
+    midnight = datetime(2026, 12, 31, tzinfo=zone)
+    subscription = ending(make.subscriber(), midnight)
+
+    assert not expire_one_subscription(now=datetime(2026, 12, 30, 9, 59, 59, tzinfo=UTC))
+    assert expire_one_subscription(now=datetime(2026, 12, 30, 10, 0, tzinfo=UTC))
+    subscription.refresh_from_db()
+    assert subscription.expires_at == datetime(2026, 12, 30, 10, 0, tzinfo=UTC)
+
+
+def test_a_naive_datetime_is_refused_rather_than_guessed():
+    with pytest.raises(RuntimeWarning, match="naive datetime"):
+        ending(make.subscriber(), datetime(2026, 12, 31))
 
 
 def test_an_expired_subscription_is_expired_once():
