@@ -205,6 +205,13 @@ HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=15.0)
 HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=180)
 # `manage.py health` fails when an enabled source has not had an ok run for this long.
 HEALTH_SOURCE_FAILING_HOURS = env.int("HEALTH_SOURCE_FAILING_HOURS", default=24)
+# Webhook mode, instead of polling: Telegram posts updates to TELEGRAM_WEBHOOK_URL (your
+# HTTPS proxy's address), which forwards them to TELEGRAM_WEBHOOK_LISTEN:PORT here. Telegram
+# sends TELEGRAM_WEBHOOK_SECRET with each update; a request without it is refused.
+TELEGRAM_WEBHOOK_URL = env.str("TELEGRAM_WEBHOOK_URL", default="")
+TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+TELEGRAM_WEBHOOK_LISTEN = env.str("TELEGRAM_WEBHOOK_LISTEN", default="127.0.0.1")
+TELEGRAM_WEBHOOK_PORT = env.int("TELEGRAM_WEBHOOK_PORT", default=8081)
 # How long the bot's claim to poll getUpdates lasts without renewal (renewed with every
 # heartbeat): a bot killed without stopping keeps a new one from polling for at most this long.
 TELEGRAM_POLLING_LEASE_SECONDS = env.int("TELEGRAM_POLLING_LEASE_SECONDS", default=60)

@@ -1,5 +1,6 @@
 """System checks: `manage.py check` reports bad configuration before `runall` starts."""
 
+import re
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -35,6 +36,31 @@ def check_telegram_settings(app_configs, **kwargs):
                 f"TELEGRAM_API_BASE_URL={settings.TELEGRAM_API_BASE_URL!r} is not an http(s) URL.",
                 hint="Use python-telegram-bot's form, e.g. http://127.0.0.1:8081/bot",
                 id="rentwatch.E001",
+            )
+        )
+    return problems
+
+
+@register()
+def check_webhook(app_configs, **kwargs):
+    if not settings.TELEGRAM_WEBHOOK_URL:
+        return []
+    problems = []
+    if urlsplit(settings.TELEGRAM_WEBHOOK_URL).scheme not in ("http", "https"):
+        problems.append(
+            Error(
+                f"TELEGRAM_WEBHOOK_URL={settings.TELEGRAM_WEBHOOK_URL!r} is not a URL.",
+                hint="The public https:// address Telegram posts updates to.",
+                id="rentwatch.E004",
+            )
+        )
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", settings.TELEGRAM_WEBHOOK_SECRET):
+        problems.append(
+            Error(
+                "TELEGRAM_WEBHOOK_SECRET must be set with TELEGRAM_WEBHOOK_URL: 1 to 256 "
+                "letters, digits, _ or -.",
+                hint="python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+                id="rentwatch.E005",
             )
         )
     return problems

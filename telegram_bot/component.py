@@ -1,10 +1,12 @@
-"""The bot component: python-telegram-bot's Application, long-polling in the main thread.
+"""The bot component: python-telegram-bot's Application in the main thread, long-polling, or
+receiving updates on a webhook when TELEGRAM_WEBHOOK_URL is set.
 
 Only the holder of the bot's polling lease polls (`runtime/leases.py`): a second process with
 the same token says so in one line and stops, rather than fight the first for updates.
 """
 
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from telegram import Update
@@ -38,6 +40,10 @@ class BotComponent(Component):
 
     async def run(self):
         """Take the polling lease, then poll and answer updates until a stop is requested."""
+        if settings.TELEGRAM_WEBHOOK_URL:
+            await self.serve_webhook()
+            return
+
         bot_id = bot_id_of(bot_token())
         await db(take_polling_lease)(bot_id, self.holder, lease_seconds())
         try:
@@ -71,6 +77,41 @@ class BotComponent(Component):
                 if application.updater.running:
                     await application.updater.stop()
                 await application.stop()
+
+    async def serve_webhook(self):
+        """Receive updates on the webhook and answer them until a stop is requested.
+
+        Telegram posts to one URL per bot, set by the latest process to start: there is no
+        lease to take. PTB's server refuses a request without the secret token with 403.
+        """
+        application = build_application()
+        async with application:
+            await application.start()
+            try:
+                await set_commands(application.bot)
+                await application.updater.start_webhook(
+                    listen=settings.TELEGRAM_WEBHOOK_LISTEN,
+                    port=settings.TELEGRAM_WEBHOOK_PORT,
+                    url_path=urlsplit(settings.TELEGRAM_WEBHOOK_URL).path.lstrip("/"),
+                    webhook_url=settings.TELEGRAM_WEBHOOK_URL,
+                    secret_token=settings.TELEGRAM_WEBHOOK_SECRET,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+                self.logger.info(
+                    "bot @%s receives updates at %s (listening on %s:%d)",
+                    application.bot.username,
+                    settings.TELEGRAM_WEBHOOK_URL,
+                    settings.TELEGRAM_WEBHOOK_LISTEN,
+                    settings.TELEGRAM_WEBHOOK_PORT,
+                )
+                await self.beat()
+                while not await self.wait(settings.HEARTBEAT_SECONDS):
+                    await self.beat()
+            finally:
+                if application.updater.running:
+                    await application.updater.stop()
+                await application.stop()
+        self.logger.info("bot stopped")
 
     async def release_lease(self, bot_id):
         try:
