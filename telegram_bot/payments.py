@@ -16,7 +16,6 @@ from telegram import LabeledPrice, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
-    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -30,6 +29,7 @@ from subscriptions.payments import Refusal
 from subscriptions.registration import supported_language
 from telegram_bot.chat import register_chat, speak_their_language
 from telegram_bot.client import make_bot
+from telegram_bot.handlers import PatternButtonHandler
 from telegram_bot.staff import tell_staff
 
 logger = logging.getLogger(__name__)
@@ -43,20 +43,12 @@ PLAN_BUTTON = "plan:"
 def register_payment_handlers(application):
     handlers = [
         CommandHandler("renew", renew),
-        PlanButtonHandler(choose_plan, pattern=rf"^{PLAN_BUTTON}\d+$"),
+        PatternButtonHandler(choose_plan, pattern=rf"^{PLAN_BUTTON}\d+$"),
         PreCheckoutQueryHandler(check_checkout),
         MessageHandler(filters.SUCCESSFUL_PAYMENT, confirm_payment),
     ]
     for handler in handlers:
         application.add_handler(handler, group=PAYMENTS_GROUP)
-
-
-class PlanButtonHandler(CallbackQueryHandler):
-    """Presses of plan buttons only: PTB hands a patterned handler a press without data too."""
-
-    def check_update(self, update):
-        query = update.callback_query if isinstance(update, Update) else None
-        return bool(query and query.data) and super().check_update(update)
 
 
 def handled_here(callback):

@@ -7,12 +7,13 @@ from html import escape
 from django.conf import settings
 from django.utils import formats, timezone
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CommandHandler, ContextTypes
 
 from runtime.db import db
 from subscriptions import broadcasts, stats
 from subscriptions.registration import extend_access
 from telegram_bot import screens
+from telegram_bot.handlers import PatternButtonHandler
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def register_staff_handlers(application):
     application.add_handler(CommandHandler("stats", show_stats))
     application.add_handler(CommandHandler("grant", grant))
     application.add_handler(CommandHandler("broadcast", compose_broadcast))
-    application.add_handler(CallbackQueryHandler(decide_broadcast, pattern=BROADCAST_BUTTON))
+    application.add_handler(PatternButtonHandler(decide_broadcast, pattern=BROADCAST_BUTTON))
 
 
 def is_staff(update):
