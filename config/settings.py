@@ -152,6 +152,9 @@ TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", default=10)
 # Subscriptions
 
 TRIAL_DAYS = env.int("TRIAL_DAYS", default=7)
+# Once a week for eight weeks after their access ended, tell a subscriber how many listings
+# matched their searches meanwhile.
+MISSED_LISTINGS_NOTICE = env.bool("MISSED_LISTINGS_NOTICE", default=True)
 # How many saved searches one renter may keep.
 MAX_SEARCHES_PER_SUBSCRIBER = env.int("MAX_SEARCHES_PER_SUBSCRIBER", default=10)
 # Days before the end of access on which the subscriber is reminded, once each.

@@ -37,6 +37,17 @@ def reminder_text(language, days, expires_at):
         ).format(days=days, until=until)
 
 
+def missed_text(language, missed):
+    with translation.override(language or "en"):
+        return ngettext(
+            "📭 This week {n} new listing matched your searches, but your access has ended. "
+            "Send /renew to get them again.",
+            "📭 This week {n} new listings matched your searches, but your access has ended. "
+            "Send /renew to get them again.",
+            missed,
+        ).format(n=missed)
+
+
 # Copies of a broadcast sent in one tick before its progress message is brought up to date.
 BROADCAST_BATCH = 30
 
@@ -68,6 +79,10 @@ class WorkerComponent(Component):
         while not self.stopping and await self.notify_one_expiry(bot):
             notified += 1
 
+        if settings.MISSED_LISTINGS_NOTICE:
+            while not self.stopping and await self.tell_one_what_they_missed(bot):
+                notified += 1
+
         broadcast = 0
         while not self.stopping and broadcast < BROADCAST_BATCH and await self.broadcast_one(bot):
             broadcast += 1
@@ -86,6 +101,21 @@ class WorkerComponent(Component):
                 broadcast,
             )
         return bool(expired or reminded or notified or broadcast)
+
+    async def tell_one_what_they_missed(self, bot):
+        """Tell one lapsed subscriber how many listings they missed this week; False if none."""
+        notice = await db(lifecycle.claim_one_missed_notice)()
+        if notice is None:
+            return False
+        return await self.send_notice(
+            bot,
+            notice.chat_id,
+            notice.subscriber_id,
+            missed_text(notice.language, notice.missed),
+            unclaim=lambda: lifecycle.unclaim_missed_notice(
+                notice.subscriber_id, notice.claimed_at
+            ),
+        )
 
     async def broadcast_one(self, bot):
         """Send one subscriber their copy of a broadcast; False if none is waiting."""

@@ -8,9 +8,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from subscriptions.models import Subscription
+from listings.models import Listing
+from subscriptions.models import SearchFilter, Subscriber, Subscription
+from subscriptions.searches import listings_matching
+
+# Expired subscribers hear what they missed once a week, for this many weeks after expiry.
+MISSED_NOTICE_WEEKS = 8
 
 
 @dataclass
@@ -67,6 +73,69 @@ def claim_one_expiry_notice(now=None):
 def unclaim_expiry_notice(subscription_id):
     """The notice could not be sent for a passing reason: let the next tick try again."""
     Subscription.objects.filter(pk=subscription_id).update(expiry_notified_at=None)
+
+
+@dataclass
+class MissedNotice:
+    subscriber_id: int
+    chat_id: int
+    language: str
+    missed: int
+    claimed_at: object
+
+
+def claim_one_missed_notice(now=None):
+    """Claim a lapsed subscriber due their weekly "you missed N listings"; None if none is.
+
+    Due: access ended at least a week ago and at most MISSED_NOTICE_WEEKS ago, not blocked,
+    no notice in the last week. The claim moves `missed_notice_at` on from the value read;
+    a week in which nothing matched is claimed and passed over in silence.
+    """
+    now = now or timezone.now()
+    week_ago = now - timedelta(days=7)
+    has_access_now = Subscription.objects.filter(
+        subscriber=OuterRef("pk"), state=Subscription.State.ACTIVE, expires_at__gt=now
+    )
+    lapsed = (
+        Subscriber.objects.filter(blocked_at__isnull=True)
+        .filter(
+            subscriptions__expires_at__lte=week_ago,
+            subscriptions__expires_at__gt=now - timedelta(weeks=MISSED_NOTICE_WEEKS),
+        )
+        .exclude(Exists(has_access_now))
+        .filter(Q(missed_notice_at__isnull=True) | Q(missed_notice_at__lte=week_ago))
+        .distinct()
+    )
+    for subscriber in lapsed.order_by("pk")[:20]:
+        claimed = Subscriber.objects.filter(
+            pk=subscriber.pk, missed_notice_at=subscriber.missed_notice_at
+        ).update(missed_notice_at=now)
+        if not claimed:
+            continue
+        missed = count_missed(subscriber, since=week_ago)
+        if missed:
+            return MissedNotice(
+                subscriber.pk, subscriber.chat_id, subscriber.language, missed, claimed_at=now
+            )
+    return None
+
+
+def count_missed(subscriber, since):
+    """Listings first seen since then that the subscriber's live searches take."""
+    searches = SearchFilter.objects.filter(
+        subscriber=subscriber, is_draft=False, is_paused=False
+    ).select_related("city")
+    matched = Q(pk__in=[])
+    for search in searches:
+        matched |= Q(pk__in=listings_matching(search).values("pk"))
+    return Listing.objects.filter(matched, first_seen_at__gte=since).count()
+
+
+def unclaim_missed_notice(subscriber_id, claimed_at):
+    """The notice could not be sent for a passing reason: let the next tick try again."""
+    Subscriber.objects.filter(pk=subscriber_id, missed_notice_at=claimed_at).update(
+        missed_notice_at=None
+    )
 
 
 @dataclass

@@ -24,6 +24,8 @@ RENT_TERMS = [("", "Any term"), ("long", "Long-term"), ("short", "Short-term")]
 
 class Subscriber(models.Model):
     chat_id = models.BigIntegerField(unique=True)
+    # When this lapsed subscriber was last told how many listings they missed (weekly).
+    missed_notice_at = models.DateTimeField(null=True, blank=True, editable=False)
     user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     username = models.CharField(max_length=100, blank=True)
     first_name = models.CharField(max_length=200, blank=True)

@@ -362,6 +362,12 @@ def toggle_paused(chat_id, search_id):
 def recent_matches(chat_id, search_id, limit=3):
     """The newest stored listings this search would have matched: what it will bring."""
     search = own_search(chat_id, search_id, either=True)
+    listings = listings_matching(search).select_related("source", "district")
+    return list(listings.order_by("-first_seen_at")[:limit])
+
+
+def listings_matching(search):
+    """The stored, live listings the search takes, by the matching SQL's rules."""
     listings = Listing.objects.filter(
         city_id=search.city_id, deal=search.deal, removed_at__isnull=True, repost_of__isnull=True
     )
@@ -383,7 +389,7 @@ def recent_matches(chat_id, search_id, limit=3):
     if search.furnishing:
         # A listing that does not say, or is partly furnished, passes either wish.
         listings = listings.filter(furnishing__in=["", "partly", search.furnishing])
-    return list(listings.select_related("source", "district").order_by("-first_seen_at")[:limit])
+    return listings
 
 
 def price_condition(search):

@@ -7,7 +7,7 @@ from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from subscriptions.component import WorkerComponent
-from subscriptions.models import Subscriber, Subscription
+from subscriptions.models import Delivery, Subscriber, Subscription
 from telegram_bot.client import make_bot
 from tests import factories as make
 
@@ -109,3 +109,68 @@ def test_a_renewed_subscriber_gets_no_reminder(fake_telegram, ending_in_two_days
     tick()
 
     assert fake_telegram.messages(ending_in_two_days.chat_id) == []
+
+
+@pytest.fixture
+def lapsed_a_week_ago(telegram_settings, city):
+    renter = make.subscriber()
+    Subscription.objects.update(
+        state=Subscription.State.EXPIRED,
+        expires_at=timezone.now() - timedelta(days=8),
+        expiry_notified_at=timezone.now() - timedelta(days=8),
+    )
+    make.search(renter, city, price_max=10_000)
+    return renter
+
+
+def test_a_lapsed_subscriber_hears_weekly_what_they_missed(
+    fake_telegram, lapsed_a_week_ago, source, time_machine
+):
+    make.listing(source, price=9_000)
+    make.listing(source, price=8_000)
+    make.listing(source, price=50_000)  # not theirs
+
+    tick()
+    tick()
+    time_machine.move_to(timezone.now() + timedelta(days=7, minutes=1))
+    make.listing(source, price=7_000)
+    tick()
+
+    texts = [m["text"] for m in fake_telegram.messages(lapsed_a_week_ago.chat_id)]
+    assert len(texts) == 2
+    assert "This week 2 new listings matched your searches" in texts[0]
+    assert "This week 1 new listing matched" in texts[1] and "/renew" in texts[1]
+    assert not Delivery.objects.exists(), "the listings themselves stay for subscribers"
+
+
+def test_nothing_missed_is_not_worth_a_message(fake_telegram, lapsed_a_week_ago, source):
+    make.listing(source, price=50_000)
+
+    tick()
+
+    assert fake_telegram.messages(lapsed_a_week_ago.chat_id) == []
+
+
+def test_operators_may_switch_the_missed_notice_off(
+    fake_telegram, lapsed_a_week_ago, source, settings
+):
+    settings.MISSED_LISTINGS_NOTICE = False
+    make.listing(source, price=9_000)
+
+    tick()
+
+    assert fake_telegram.messages(lapsed_a_week_ago.chat_id) == []
+
+
+def test_a_subscriber_who_renewed_hears_nothing_of_missed_listings(
+    fake_telegram, lapsed_a_week_ago, source
+):
+    Subscription.objects.create(
+        subscriber=lapsed_a_week_ago, kind="paid", expires_at=timezone.now() + timedelta(days=30)
+    )
+    make.listing(source, price=9_000)
+
+    tick()
+
+    texts = [m["text"] for m in fake_telegram.messages(lapsed_a_week_ago.chat_id)]
+    assert not any("matched your searches" in text for text in texts)
