@@ -155,6 +155,16 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_select_related = ["listing", "subscriber"]
     raw_id_fields = ["listing", "subscriber", "search_filter"]
     date_hierarchy = "created_at"
+    actions = ["send_again"]
+
+    @admin.action(description="Send again (the failed or skipped ones)")
+    def send_again(self, request, queryset):
+        """Queue failed or skipped deliveries afresh, say after Telegram or a chat came back."""
+        given_up = [Delivery.State.FAILED, Delivery.State.SKIPPED]
+        count = queryset.filter(state__in=given_up).update(
+            state=Delivery.State.PENDING, attempts=0, next_attempt_at=timezone.now()
+        )
+        self.message_user(request, f"{count} deliveries queued to be sent again.")
 
 
 @admin.register(Plan)

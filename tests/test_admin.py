@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from listings.models import Source
+from subscriptions.models import Delivery
 from tests import factories as make
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +118,25 @@ def test_subscriptions_filter_by_expiry_window(admin_client):
     ).content.decode()
 
     assert soon.username in page and later.username not in page
+
+
+def test_staff_send_failed_deliveries_again(admin_client):
+    renter = make.subscriber()
+    source = make.source(make.city())
+    failed = Delivery.objects.create(
+        subscriber=renter,
+        listing=make.listing(source, price=1),
+        state=Delivery.State.FAILED,
+        attempts=8,
+        last_error="Bad Gateway",
+    )
+    sent = Delivery.objects.create(
+        subscriber=renter, listing=make.listing(source, price=2), state=Delivery.State.SENT
+    )
+
+    act(admin_client, "delivery", "send_again", [failed, sent])
+
+    failed.refresh_from_db()
+    sent.refresh_from_db()
+    assert (failed.state, failed.attempts) == (Delivery.State.PENDING, 0)
+    assert sent.state == Delivery.State.SENT, "a sent one is never sent twice"
