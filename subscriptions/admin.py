@@ -1,12 +1,15 @@
 import asyncio
 from datetime import timedelta
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.template.response import TemplateResponse
 from django.utils import formats, timezone
 from telegram.error import TelegramError
 
 from runtime.logs import mask_token
+from subscriptions import broadcasts
 from subscriptions.models import (
     Broadcast,
     BroadcastMessage,
@@ -98,13 +101,40 @@ class SearchFilterInline(admin.TabularInline):
     show_change_link = True
 
 
+class MessageForm(forms.Form):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        max_length=broadcasts.MAX_TEXT_LENGTH,
+        help_text="Plain text: it is sent exactly as typed.",
+    )
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     list_display = ["__str__", "chat_id", "first_name", "language", "blocked_at", "created_at"]
     list_filter = ["language", ("blocked_at", admin.EmptyFieldListFilter)]
     search_fields = ["username", "first_name", "last_name", "=chat_id", "=user_id"]
     inlines = [SubscriptionInline, SearchFilterInline]
-    actions = [extend_7_days, extend_30_days, expire_now]
+    actions = [extend_7_days, extend_30_days, expire_now, "send_message"]
+
+    @admin.action(description="Send a message")
+    def send_message(self, request, queryset):
+        """Ask for the text, then queue it for the worker to send to the chosen subscribers."""
+        form = MessageForm(request.POST if "send" in request.POST else None)
+        if form.is_valid():
+            count = broadcasts.send_to(
+                queryset.values_list("pk", flat=True), form.cleaned_data["text"]
+            )
+            self.message_user(request, f"Message queued for {count} subscribers.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Send a message",
+            "opts": self.model._meta,
+            "subscribers": queryset,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/subscriptions/send_message.html", context)
 
 
 @admin.register(Subscription)

@@ -69,6 +69,24 @@ def confirm(broadcast_id, progress_message_id):
     return len(recipients)
 
 
+def send_to(subscriber_ids, text):
+    """A message from admin to chosen subscribers, sent by the worker like a broadcast; the
+    number it goes to (those who blocked the bot are left out)."""
+    recipients = list(
+        Subscriber.objects.filter(pk__in=subscriber_ids, blocked_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    with transaction.atomic():
+        broadcast = Broadcast.objects.create(
+            text=text, author_chat_id=0, state=Broadcast.State.SENDING, total=len(recipients)
+        )
+        BroadcastMessage.objects.bulk_create(
+            BroadcastMessage(broadcast=broadcast, subscriber_id=pk) for pk in recipients
+        )
+    return len(recipients)
+
+
 def cancel(broadcast_id):
     """Drop a previewed broadcast; True if it was still a draft."""
     return bool(

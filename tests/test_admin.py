@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from listings.models import Source
-from subscriptions.models import Delivery
+from subscriptions.models import BroadcastMessage, Delivery
 from tests import factories as make
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +140,18 @@ def test_staff_send_failed_deliveries_again(admin_client):
     sent.refresh_from_db()
     assert (failed.state, failed.attempts) == (Delivery.State.PENDING, 0)
     assert sent.state == Delivery.State.SENT, "a sent one is never sent twice"
+
+
+def test_staff_send_chosen_subscribers_a_message(admin_client):
+    rita, oleg, gone = make.subscriber(), make.subscriber(), make.subscriber(blocked=True)
+    changelist = reverse("admin:subscriptions_subscriber_changelist")
+    chosen = {"action": "send_message", "_selected_action": [rita.pk, gone.pk]}
+
+    form = admin_client.post(changelist, chosen)
+    assert "Send a message" in form.content.decode()
+    admin_client.post(changelist, chosen | {"send": "Send", "text": "Back <soon> & better"})
+
+    copies = BroadcastMessage.objects.all()
+    assert [copy.subscriber_id for copy in copies] == [rita.pk]
+    assert copies[0].broadcast.text == "Back <soon> & better"
+    assert not BroadcastMessage.objects.filter(subscriber=oleg).exists()
