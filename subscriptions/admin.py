@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.utils import formats, timezone
 from telegram.error import TelegramError
@@ -295,15 +295,54 @@ class BroadcastMessageInline(admin.TabularInline):
 
 @admin.register(Broadcast)
 class BroadcastAdmin(admin.ModelAdmin):
-    """Broadcasts staff sent from the chat (/broadcast), with each recipient's copy."""
+    """Broadcasts: composed here for an audience, or in the chat with /broadcast; the list
+    shows how each is going out, and a broadcast's page every recipient's copy."""
 
-    list_display = ["__str__", "state", "total", "author_chat_id", "created_at", "finished_at"]
-    list_filter = ["state"]
-    readonly_fields = [f.name for f in Broadcast._meta.fields]
+    list_display = ["__str__", "audience", "city", "state", "total", "sent", "failed", "remaining"]
+    list_filter = ["state", "audience"]
     inlines = [BroadcastMessageInline]
 
-    def has_add_permission(self, request):
-        return False
+    def get_queryset(self, request):
+        states = BroadcastMessage.State
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("city")
+            .annotate(
+                sent_count=Count("messages", filter=Q(messages__state=states.SENT)),
+                failed_count=Count("messages", filter=Q(messages__state=states.FAILED)),
+            )
+        )
+
+    def get_fields(self, request, obj=None):
+        return ["text", "audience", "city"] if obj is None else super().get_fields(request, obj)
+
+    def get_inlines(self, request, obj):
+        # The copies exist once the broadcast is saved; composing one shows none.
+        return [] if obj is None else self.inlines
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else [f.name for f in Broadcast._meta.fields]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            count = broadcasts.start_from_admin(obj)
+            self.message_user(request, f"The broadcast goes out to {count} subscribers.")
+
+    @admin.display(description="sent")
+    def sent(self, obj):
+        return obj.sent_count
+
+    @admin.display(description="failed")
+    def failed(self, obj):
+        return obj.failed_count
+
+    @admin.display(description="remaining")
+    def remaining(self, obj):
+        if obj.state in (Broadcast.State.DRAFT, Broadcast.State.CANCELLED):
+            return "—"
+        return obj.total - obj.sent_count - obj.failed_count
 
 
 @admin.register(BroadcastMessage)

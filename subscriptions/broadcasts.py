@@ -7,10 +7,15 @@ restart and reaches everyone once; every step is a conditional UPDATE on the row
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from subscriptions.models import Broadcast, BroadcastMessage, Subscriber, Subscription
+from subscriptions.models import (
+    Broadcast,
+    BroadcastMessage,
+    Subscriber,
+    Subscription,
+)
 
 MAX_TEXT_LENGTH = 3_500  # what is left of Telegram's 4,096 once it is escaped
 
@@ -38,13 +43,38 @@ class ClaimedMessage:
     text: str
 
 
-def audience():
-    """Everyone who may hear from us: not blocked, with access now."""
-    return Subscriber.objects.filter(
-        blocked_at__isnull=True,
-        subscriptions__state=Subscription.State.ACTIVE,
-        subscriptions__expires_at__gt=timezone.now(),
-    ).distinct()
+def audience(kind=Broadcast.Audience.ACTIVE, city_id=None):
+    """The subscribers a broadcast reaches; never one who blocked the bot."""
+    now = timezone.now()
+    reachable = Subscriber.objects.filter(blocked_at__isnull=True)
+    live = Subscription.objects.filter(
+        subscriber=OuterRef("pk"), state=Subscription.State.ACTIVE, expires_at__gt=now
+    )
+    match kind:
+        case Broadcast.Audience.ACTIVE:
+            reachable = reachable.filter(Exists(live))
+        case Broadcast.Audience.TRIAL:
+            reachable = reachable.filter(Exists(live.filter(kind=Subscription.Kind.TRIAL)))
+        case Broadcast.Audience.EXPIRED:
+            reachable = reachable.exclude(Exists(live))
+    if city_id is not None:
+        reachable = reachable.filter(
+            search_filters__city_id=city_id, search_filters__is_draft=False
+        )
+    return reachable.distinct()
+
+
+def start_from_admin(broadcast):
+    """Queue a broadcast composed in admin for its audience; the number it goes to."""
+    recipients = list(audience(broadcast.audience, broadcast.city_id).values_list("pk", flat=True))
+    with transaction.atomic():
+        BroadcastMessage.objects.bulk_create(
+            BroadcastMessage(broadcast=broadcast, subscriber_id=pk) for pk in recipients
+        )
+        Broadcast.objects.filter(pk=broadcast.pk).update(
+            state=Broadcast.State.SENDING, total=len(recipients)
+        )
+    return len(recipients)
 
 
 def draft(author_chat_id, text):

@@ -278,7 +278,14 @@ class Payment(models.Model):
 
 
 class Broadcast(models.Model):
-    """A message staff send from the chat to every subscriber with access, by the worker."""
+    """A message staff send to a part of the subscribers (from the chat: all with access),
+    sent by the worker."""
+
+    class Audience(models.TextChoices):
+        ACTIVE = "active", "everyone with access"
+        TRIAL = "trial", "everyone on a free trial"
+        EXPIRED = "expired", "everyone whose access has ended"
+        ALL = "all", "everyone"
 
     class State(models.TextChoices):
         DRAFT = "draft", "draft (previewed, not confirmed)"
@@ -287,7 +294,16 @@ class Broadcast(models.Model):
         CANCELLED = "cancelled", "cancelled"
 
     text = models.TextField()
-    author_chat_id = models.BigIntegerField()
+    audience = models.CharField(max_length=7, choices=Audience.choices, default=Audience.ACTIVE)
+    city = models.ForeignKey(
+        City,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text="Only subscribers with a saved search in this city",
+    )
+    # The staff member's chat for a broadcast from the chat; 0 from admin.
+    author_chat_id = models.BigIntegerField(default=0, editable=False)
     state = models.CharField(max_length=9, choices=State.choices, default=State.DRAFT)
     total = models.PositiveIntegerField(default=0)
     # The author's message that shows the progress, edited as the broadcast goes out.

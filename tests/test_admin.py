@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from listings.models import Source
-from subscriptions.models import BroadcastMessage, Delivery
+from subscriptions.models import Broadcast, BroadcastMessage, Delivery
 from tests import factories as make
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +155,24 @@ def test_staff_send_chosen_subscribers_a_message(admin_client):
     assert [copy.subscriber_id for copy in copies] == [rita.pk]
     assert copies[0].broadcast.text == "Back <soon> & better"
     assert not BroadcastMessage.objects.filter(subscriber=oleg).exists()
+
+
+def test_staff_broadcast_from_admin_to_an_audience_and_watch_it_go(admin_client):
+    dubai, berlin = make.city(name="Dubai"), make.city(name="Berlin", currency="EUR")
+    trial_in_dubai, trial_in_berlin = make.subscriber(), make.subscriber()
+    make.search(trial_in_dubai, dubai)
+    make.search(trial_in_berlin, berlin)
+    lapsed_in_dubai = make.subscriber(active=False)
+    make.search(lapsed_in_dubai, dubai)
+
+    admin_client.post(
+        reverse("admin:subscriptions_broadcast_add"),
+        {"text": "Dubai Marina now watched", "audience": "trial", "city": dubai.pk},
+    )
+
+    broadcast = Broadcast.objects.get()
+    assert [copy.subscriber_id for copy in broadcast.messages.all()] == [trial_in_dubai.pk]
+    broadcast.messages.update(state=BroadcastMessage.State.SENT)
+    page = admin_client.get(reverse("admin:subscriptions_broadcast_changelist")).content
+    assert b'<td class="field-sent">1</td>' in page
+    assert b'<td class="field-remaining">0</td>' in page
