@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db import models
 from django.utils import timezone
+from django.utils.html import format_html
 
 from listings.models import City, District, FetchRun, Listing, PriceChange, Source
 
@@ -80,11 +81,10 @@ class PriceChangeInline(admin.TabularInline):
 @admin.register(Listing)
 class ListingAdmin(admin.ModelAdmin):
     list_display = [
+        "thumbnail",
         "title",
         "source",
-        "price",
-        "currency",
-        "period",
+        "price_with_period",
         "rooms",
         "area_m2",
         "district",
@@ -97,6 +97,25 @@ class ListingAdmin(admin.ModelAdmin):
     date_hierarchy = "first_seen_at"
     readonly_fields = ["raw", "first_seen_at", "last_seen_at"]
     inlines = [PriceChangeInline]
+
+    @admin.display(description="photo")
+    def thumbnail(self, listing):
+        """The first photo, small; only a web address, since the page's data is untrusted."""
+        photo = next(iter(listing.photo_urls or []), "")
+        if not str(photo).startswith(("https://", "http://")):
+            return "—"
+        return format_html(
+            '<img src="{}" alt="" loading="lazy" referrerpolicy="no-referrer" '
+            'style="max-width: 80px; max-height: 60px">',
+            photo,
+        )
+
+    @admin.display(description="price", ordering="price_per_month")
+    def price_with_period(self, listing):
+        if listing.price is None:
+            return listing.price_text or "—"
+        period = "" if listing.period in ("", "once") else f" / {listing.period}"
+        return f"{listing.price:,.0f} {listing.currency}{period}"
 
 
 @admin.register(PriceChange)

@@ -176,3 +176,20 @@ def test_staff_broadcast_from_admin_to_an_audience_and_watch_it_go(admin_client)
     page = admin_client.get(reverse("admin:subscriptions_broadcast_changelist")).content
     assert b'<td class="field-sent">1</td>' in page
     assert b'<td class="field-remaining">0</td>' in page
+
+
+def test_listings_show_a_thumbnail_and_the_price_with_its_period(admin_client):
+    source = make.source(make.city())
+    make.listing(
+        source,
+        price=85_000,
+        period="year",
+        photo_urls=['https://photos.invalid/1.jpg?a=1&b="2"', "https://photos.invalid/2.jpg"],
+    )
+    make.listing(source, price=None, photo_urls=["javascript:alert(1)"])
+
+    page = admin_client.get(reverse("admin:listings_listing_changelist")).content.decode()
+
+    assert '<img src="https://photos.invalid/1.jpg?a=1&amp;b=&quot;2&quot;"' in page
+    assert "javascript:" not in page
+    assert "85,000 AED / year" in page
