@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.db import models
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -37,6 +38,8 @@ class SourceAdmin(admin.ModelAdmin):
         "state",
         "consecutive_failures",
         "last_success_at",
+        "last_run",
+        "short_error",
         "next_run_at",
     ]
     list_filter = ["state", "is_enabled", "adapter", "city", "deal"]
@@ -64,6 +67,28 @@ class SourceAdmin(admin.ModelAdmin):
         from listings.admin_preview import preview_urls
 
         return preview_urls(self) + super().get_urls()
+
+    def get_queryset(self, request):
+        runs = FetchRun.objects.filter(source=OuterRef("pk")).order_by("-started_at")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("city")
+            .annotate(
+                last_found=Subquery(runs.values("found")[:1]),
+                last_new=Subquery(runs.values("new")[:1]),
+            )
+        )
+
+    @admin.display(description="last run: found / new")
+    def last_run(self, source):
+        if source.last_found is None:
+            return "—"
+        return f"{source.last_found} / {source.last_new}"
+
+    @admin.display(description="last error")
+    def short_error(self, source):
+        return source.last_error[:80]
 
     @admin.action(description="Run now")
     def run_now(self, request, queryset):

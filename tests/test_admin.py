@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
-from listings.models import Source
+from listings.models import FetchRun, Source
 from subscriptions.models import Broadcast, BroadcastMessage, Delivery
 from tests import factories as make
 
@@ -193,3 +193,13 @@ def test_listings_show_a_thumbnail_and_the_price_with_its_period(admin_client):
     assert '<img src="https://photos.invalid/1.jpg?a=1&amp;b=&quot;2&quot;"' in page
     assert "javascript:" not in page
     assert "85,000 AED / year" in page
+
+
+def test_sources_show_what_their_last_run_found_and_their_error(admin_client):
+    source = make.source(make.city(), state="broken", last_error="no cards on <the> page")
+    FetchRun.objects.create(source=source, state="ok", found=26, new=4)
+
+    page = admin_client.get(reverse("admin:listings_source_changelist")).content.decode()
+
+    assert '<td class="field-last_run">26 / 4</td>' in page
+    assert "no cards on &lt;the&gt; page" in page
