@@ -110,14 +110,14 @@ def main():
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cycles", type=int, default=200, help="parser cycles in the leak check")
+    parser.add_argument("--cycles", type=int, default=400, help="parser cycles in the leak check")
     parser.add_argument(
         "--sample-every",
         type=int,
         default=len(FIXTURE_PAGES),
         help="cycles between samples (default: one round over every page)",
     )
-    parser.add_argument("--warm-up", type=int, default=100, help="cycles left out of the slope")
+    parser.add_argument("--warm-up", type=int, default=200, help="cycles left out of the slope")
     parser.add_argument(
         "--tolerance", type=float, default=1.0, help="most MB per 100 cycles read as no growth"
     )
