@@ -1,7 +1,7 @@
 """What `runall` costs to keep running: its start-up time and its resident memory, idle, busy
 and over many parser cycles.
 
-Run: `.venv/bin/python bench/footprint.py [--cycles 200] [--starts 3] [--processes 1]`
+Run: `.venv/bin/python bench/footprint.py [--cycles 400] [--starts 3] [--processes 1]`
 
 `manage.py runall` runs as a subprocess (tests/e2e.py's `Runall`), as an operator starts it,
 against the fake Bot API (tests/fakes/telegram.py) and the local site serving the saved pages in
