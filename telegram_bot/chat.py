@@ -166,7 +166,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE):
         await show(query, chat_id, *editing.search_screen(search))
         return
     # A city or district deleted since the button was drawn is as stale as a deleted search.
-    except (searches.Gone, ObjectDoesNotExist, ValueError, LookupError):
+    except (searches.Gone, ObjectDoesNotExist, ValueError, LookupError) as error:
+        logger.info(
+            "chat %s pressed a stale or malformed button %r (%r)", chat_id, query.data, error
+        )
         await answer(query, screens.gone_text())
         text, keyboard = screens.searches_list(await db(searches.saved_searches)(chat_id))
         await show(query, chat_id, text, keyboard)

@@ -198,7 +198,9 @@ def test_pressing_another_persons_button_changes_nothing(running_bot, fake_teleg
 @pytest.mark.parametrize(
     "payload", ["s:abc:c:1", "s:1", "nonsense", "s:999999:c:1", "", "pause:x", "del:"]
 )
-def test_a_malformed_or_stale_button_shows_the_current_state(running_bot, fake_telegram, payload):
+def test_a_malformed_or_stale_button_shows_the_current_state(
+    running_bot, fake_telegram, payload, caplog
+):
     greeting = start(fake_telegram, RITA)
 
     fake_telegram.press_button(RITA, payload, message_id=greeting["message_id"])
@@ -206,6 +208,7 @@ def test_a_malformed_or_stale_button_shows_the_current_state(running_bot, fake_t
 
     assert fake_telegram.answered_callbacks()[-1]["text"] == "That search no longer exists."
     fake_telegram.wait_for_message(RITA, "no saved searches")
+    assert f"chat {RITA} pressed a stale or malformed button {payload!r}" in caplog.text
 
 
 def test_a_draft_survives_a_bot_restart(telegram_settings, fake_telegram, city):
