@@ -10,6 +10,7 @@ from django.utils import timezone
 from listings.models import City, Listing, PriceChange
 from subscriptions.models import (
     MAX_ROOM_BIT,
+    RENT_TERM_PERIODS,
     Delivery,
     SearchFilter,
     SearchSlot,
@@ -27,10 +28,21 @@ REACHABLE_SUBSCRIBER = f"""(s.blocked_at IS NULL AND EXISTS (
 # The room count of the slots a listing probes: its own (four or more as four), or "unknown".
 LISTING_ROOM_SLOT = f"""(CASE WHEN l.rooms IS NULL THEN {UNKNOWN_ROOMS}
                     WHEN l.rooms > {MAX_ROOM_BIT} THEN {MAX_ROOM_BIT} ELSE l.rooms END)"""
+
+
+def sql_strings(values):
+    """Our own constants as an SQL list: 'a', 'b'."""
+    return ", ".join(f"'{value}'" for value in values)
+
+
 # A rent priced in a period the renter's term takes, or one that does not say.
-RENT_TERM_FITS = """(l.period NOT IN ('day', 'week', 'month', 'year')
-               OR (f.rent_term = 'long' AND l.period IN ('month', 'year'))
-               OR (f.rent_term = 'short' AND l.period IN ('day', 'week')))"""
+RENT_TERM_FITS = "(l.period NOT IN ({stated}) OR {fits})".format(
+    stated=sql_strings(period for periods in RENT_TERM_PERIODS.values() for period in periods),
+    fits=" OR ".join(
+        f"(f.rent_term = '{term}' AND l.period IN ({sql_strings(periods)}))"
+        for term, periods in RENT_TERM_PERIODS.items()
+    ),
+)
 # Rent is compared per month; a sale by its one-off price.
 COMPARABLE_PRICE = "(CASE WHEN l.deal = 'sale' THEN l.price ELSE l.price_per_month END)"
 

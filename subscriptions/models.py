@@ -20,6 +20,7 @@ FURNISHING_WISHES = [
 # How long a renter means to stay: a rent priced per month or year is long-term, per day or
 # week short-term; a listing that does not say fits both.
 RENT_TERMS = [("", "Any term"), ("long", "Long-term"), ("short", "Short-term")]
+RENT_TERM_PERIODS = {"long": ("month", "year"), "short": ("day", "week")}
 
 
 class Subscriber(models.Model):

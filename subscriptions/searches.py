@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from listings.models import City, District, Listing, Source
-from subscriptions.models import MAX_ROOM_BIT, SearchFilter, Subscriber
+from subscriptions.models import MAX_ROOM_BIT, RENT_TERM_PERIODS, SearchFilter, Subscriber
 
 # The questions, in the order the chat asks them while building; a saved search being edited
 # uses the same names, plus STEP_NAME, and STEP_OPEN on its own screen ("" when nobody is
@@ -267,19 +267,19 @@ def finish_rooms(chat_id, search_id, saved=False):
 
 
 def set_furnishing(chat_id, search_id, wish, saved=False):
-    if wish not in FURNISHING_WISHES:
-        raise ValueError(wish)
-    search = own_search(chat_id, search_id, saved)
-    search.furnishing = wish
-    go_to(search, search.draft_step)
-    return view(search)
+    return set_choice(chat_id, search_id, "furnishing", wish, FURNISHING_WISHES, saved)
 
 
 def set_rent_term(chat_id, search_id, term, saved=False):
-    if term not in RENT_TERMS:
-        raise ValueError(term)
+    return set_choice(chat_id, search_id, "rent_term", term, RENT_TERMS, saved)
+
+
+def set_choice(chat_id, search_id, field, value, allowed, saved):
+    """Set one of the search's wishes to a value it may hold; ValueError for another."""
+    if value not in allowed:
+        raise ValueError(value)
     search = own_search(chat_id, search_id, saved)
-    search.rent_term = term
+    setattr(search, field, value)
     go_to(search, search.draft_step)
     return view(search)
 
@@ -382,10 +382,9 @@ def listings_matching(search):
     listings = listings.filter(price_condition(search))
     if search.rent_term and search.deal == "rent":
         # A listing that does not say how it is priced passes either term.
-        periods = {"long": ["month", "year"], "short": ["day", "week"]}[search.rent_term]
-        listings = listings.filter(
-            ~Q(period__in=["day", "week", "month", "year"]) | Q(period__in=periods)
-        )
+        stated = [period for periods in RENT_TERM_PERIODS.values() for period in periods]
+        periods = RENT_TERM_PERIODS[search.rent_term]
+        listings = listings.filter(~Q(period__in=stated) | Q(period__in=periods))
     if search.furnishing:
         # A listing that does not say, or is partly furnished, passes either wish.
         listings = listings.filter(furnishing__in=["", "partly", search.furnishing])
