@@ -1,7 +1,7 @@
 """Matching new listings to saved searches: one set-based SQL statement per batch.
 
-Never a Python loop over subscribers: the database joins the batch of new listings with every
-live search filter and writes the outbox rows in the same statement.
+Never a Python loop over subscribers: the database finds each new listing's searches through
+their slots (slots.py) and writes the outbox rows in the same statement.
 """
 
 from django.db import connection
@@ -20,11 +20,11 @@ from subscriptions.models import (
 from subscriptions.slots import UNKNOWN_ROOMS, price_classes
 
 BATCH_SIZE = 500
-# Who may hear from us at all: a subscriber `s` who has not blocked the bot and has access.
-REACHABLE_SUBSCRIBER = f"""(s.blocked_at IS NULL AND EXISTS (
-              SELECT 1 FROM {Subscription._meta.db_table} sub
-              WHERE sub.subscriber_id = s.id AND sub.state = %(active)s
-                AND sub.expires_at > %(now)s))"""
+# Who may hear from us at all: the subscribers who have not blocked the bot and have access.
+REACHABLE_SUBSCRIBERS = f"""(
+            SELECT sub.subscriber_id FROM {Subscription._meta.db_table} sub
+            JOIN {Subscriber._meta.db_table} s ON s.id = sub.subscriber_id
+            WHERE s.blocked_at IS NULL AND sub.state = %(active)s AND sub.expires_at > %(now)s)"""
 # The room count of the slots a listing probes: its own (four or more as four), or "unknown".
 LISTING_ROOM_SLOT = f"""(CASE WHEN l.rooms IS NULL THEN {UNKNOWN_ROOMS}
                     WHEN l.rooms > {MAX_ROOM_BIT} THEN {MAX_ROOM_BIT} ELSE l.rooms END)"""
@@ -39,29 +39,36 @@ def sql_strings(values):
 RENT_TERM_FITS = "(l.period NOT IN ({stated}) OR {fits})".format(
     stated=sql_strings(period for periods in RENT_TERM_PERIODS.values() for period in periods),
     fits=" OR ".join(
-        f"(f.rent_term = '{term}' AND l.period IN ({sql_strings(periods)}))"
+        f"(sl.rent_term = '{term}' AND l.period IN ({sql_strings(periods)}))"
         for term, periods in RENT_TERM_PERIODS.items()
     ),
 )
 # Rent is compared per month; a sale by its one-off price.
 COMPARABLE_PRICE = "(CASE WHEN l.deal = 'sale' THEN l.price ELSE l.price_per_month END)"
+# What a slot's area, deal and room count do not already decide.
+FURNISHING_AND_TERM_FIT = f"""(sl.furnishing = '' OR l.furnishing IN ('', 'partly')
+                   OR l.furnishing = sl.furnishing)
+              AND (sl.rent_term = '' OR l.deal = 'sale' OR {RENT_TERM_FITS})"""
 
 
 def match_sql(filed_classes):
-    """The statement: candidates first, found through the search slots, then every criterion
-    on the candidate pairs only.
+    """The statement: each listing's candidates found through the search slots, tested exactly,
+    then kept for the reachable subscribers only, one delivery per person.
 
-    A listing's candidates are the searches with a slot for its district (or for its whole
-    city), its room count (or any) and a price key in the range its price allows for the
-    slot's class (slots.py); a listing with no comparable price reaches only searches that
-    accept one. Testing every search of the city against every listing would cost the pairs
-    of all searches.
+    A listing's candidates are the slots for its district (or for its whole city), deal and
+    room count (or any) with a price key in the range its price allows for the slot's class
+    (slots.py); a listing with no comparable price reaches only slots that accept one. Testing
+    every search of the city against every listing would cost the pairs of all searches.
     """
-    listing, search = Listing._meta.db_table, SearchFilter._meta.db_table
+    listing, slot = Listing._meta.db_table, SearchSlot._meta.db_table
     areas = [
-        "sl.district_id = l.district_id AND sl.deal = l.deal",
+        "sl.district_id = l.district_id AND sl.deal = l.deal AND sl.city_id = l.city_id",
         "sl.district_id IS NULL AND sl.city_id = l.city_id AND sl.deal = l.deal",
     ]
+    priced = f"l.currency = c.currency AND {COMPARABLE_PRICE} IS NOT NULL"
+    unpriced = f"(l.currency <> c.currency OR {COMPARABLE_PRICE} IS NULL)"
+    price_fits = f"""(sl.price_min IS NULL OR {COMPARABLE_PRICE} >= sl.price_min)
+              AND (sl.price_max IS NULL OR {COMPARABLE_PRICE} <= sl.price_max)"""
     # One branch per area and price class that searches are filed under, its class and
     # bounds written in, so that both databases probe the slots' index on every column of it.
     # Each branch reads the batch from the listing table itself, where the planner knows how
@@ -79,54 +86,37 @@ def match_sql(filed_classes):
                 ]
             )
             branches.append(
-                f"""SELECT sl.search_filter_id, l.id
-            FROM {listing} l CROSS JOIN {City._meta.db_table} c
-            CROSS JOIN {SearchSlot._meta.db_table} sl
-            WHERE l.id IN ({{listing_ids}}) AND c.id = l.city_id
-              AND l.currency = c.currency AND {COMPARABLE_PRICE} IS NOT NULL
-              AND {area} AND sl.room_bit = {LISTING_ROOM_SLOT}
-              AND sl.price_class = {price_class}{bounds}"""
+                (
+                    f"{priced} AND {area}",
+                    f"sl.price_class = {price_class}{bounds}\n              AND {price_fits}",
+                )
             )
-        branches.append(
-            f"""SELECT sl.search_filter_id, l.id
-            FROM {listing} l CROSS JOIN {City._meta.db_table} c
-            CROSS JOIN {SearchSlot._meta.db_table} sl
+        branches.append((f"{unpriced} AND {area}", "sl.accepts_unknown_price = %(true)s"))
+    candidates = "\n          UNION ALL\n            ".join(
+        f"""SELECT sl.subscriber_id, l.id, sl.search_filter_id
+            FROM {listing} l CROSS JOIN {City._meta.db_table} c CROSS JOIN {slot} sl
             WHERE l.id IN ({{listing_ids}}) AND c.id = l.city_id
-              AND (l.currency <> c.currency OR {COMPARABLE_PRICE} IS NULL)
-              AND {area} AND sl.room_bit = {LISTING_ROOM_SLOT}
-              AND sl.accepts_unknown_price = %(true)s"""
-        )
-    candidates = "\n          UNION ALL\n            ".join(branches)
+              AND {listing_and_area} AND sl.room_bit = {LISTING_ROOM_SLOT}
+              AND {price_test}
+              AND {FURNISHING_AND_TERM_FIT}"""
+        for listing_and_area, price_test in branches
+    )
+    # The reachable subscribers are a set, made once per statement: tested candidate by
+    # candidate, they cost more than finding the candidates. Grouped in the order of the
+    # outbox's unique index, the rows go in as a sorted run.
     return f"""
         INSERT INTO {Delivery._meta.db_table}
             (subscriber_id, listing_id, search_filter_id, kind, state, attempts,
              next_attempt_at, created_at, message_ids, last_error)
-        WITH candidates (filter_id, listing_id) AS (
+        WITH reachable AS MATERIALIZED {REACHABLE_SUBSCRIBERS},
+        matches (subscriber_id, listing_id, search_filter_id) AS (
             {candidates}
         )
-        SELECT f.subscriber_id, l.id, MIN(f.id), %(kind)s, %(state)s, 0,
+        SELECT subscriber_id, listing_id, MIN(search_filter_id), %(kind)s, %(state)s, 0,
                %(now)s, %(now)s, '[]', ''
-        FROM candidates cand
-        CROSS JOIN {listing} l
-        CROSS JOIN {search} f
-        CROSS JOIN {Subscriber._meta.db_table} s
-        CROSS JOIN {City._meta.db_table} c
-        WHERE l.id = cand.listing_id AND f.id = cand.filter_id
-          AND s.id = f.subscriber_id AND c.id = l.city_id
-          AND f.city_id = l.city_id AND f.deal = l.deal
-          AND f.is_draft = %(false)s AND f.is_paused = %(false)s
-          AND {REACHABLE_SUBSCRIBER}
-          AND (f.rooms_mask = 0 OR (l.rooms IS NOT NULL
-               AND (f.rooms_mask & (1 << (CASE WHEN l.rooms > 4 THEN 4 ELSE l.rooms END))) <> 0))
-          AND (f.furnishing = '' OR l.furnishing IN ('', 'partly') OR l.furnishing = f.furnishing)
-          AND (f.rent_term = '' OR l.deal = 'sale' OR {RENT_TERM_FITS})
-          AND ((f.price_min IS NULL AND f.price_max IS NULL)
-               OR (l.currency = c.currency AND {COMPARABLE_PRICE} IS NOT NULL
-                   AND (f.price_min IS NULL OR {COMPARABLE_PRICE} >= f.price_min)
-                   AND (f.price_max IS NULL OR {COMPARABLE_PRICE} <= f.price_max))
-               OR (f.allow_unknown_price = %(true)s
-                   AND (l.currency <> c.currency OR {COMPARABLE_PRICE} IS NULL)))
-        GROUP BY f.subscriber_id, l.id
+        FROM matches
+        WHERE subscriber_id IN (SELECT subscriber_id FROM reachable)
+        GROUP BY subscriber_id, listing_id
         ON CONFLICT (subscriber_id, listing_id) WHERE kind = 'new' DO NOTHING
     """
 
@@ -144,7 +134,6 @@ def match_new_listings(listing_ids, now=None):
         "active": Subscription.State.ACTIVE,
         "now": now,
         "true": True,
-        "false": False,
     }
     # Only the classes searches are filed under get a branch. A search saved with a new class
     # after this read misses this batch, as does any search saved after the statement below.
@@ -163,11 +152,10 @@ def price_drop_sql():
         JOIN {Delivery._meta.db_table} d
              ON d.listing_id = pc.listing_id AND d.kind = %(new)s AND d.state = %(sent)s
         JOIN {SearchFilter._meta.db_table} f ON f.id = d.search_filter_id
-        JOIN {Subscriber._meta.db_table} s ON s.id = d.subscriber_id
         WHERE pc.id IN ({{change_ids}})
           AND pc.new_price < pc.old_price
           AND f.notify_price_drops = %(true)s AND f.is_paused = %(false)s
-          AND {REACHABLE_SUBSCRIBER}
+          AND d.subscriber_id IN {REACHABLE_SUBSCRIBERS}
         GROUP BY d.subscriber_id, d.listing_id, pc.id
         ON CONFLICT (subscriber_id, price_change_id) WHERE kind = 'price_drop' DO NOTHING
     """

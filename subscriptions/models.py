@@ -133,12 +133,35 @@ class SearchFilter(models.Model):
         return [bit for bit in range(MAX_ROOM_BIT + 1) if self.rooms_mask & (1 << bit)]
 
 
+# Not searched: in the slot indexes after the searched columns so that matching reads each
+# candidate from the index alone, never from the table.
+SLOT_COLUMNS_READ_FROM_THE_INDEX = [
+    "subscriber",
+    "search_filter",
+    "price_min",
+    "price_max",
+    "accepts_unknown_price",
+    "furnishing",
+    "rent_term",
+]
+
+
 class SearchSlot(models.Model):
-    """One way in to a search for the matching SQL: a district (or the whole city), a room
-    count (or any) and the search's price range filed by its width. See subscriptions/slots.py;
-    rewritten by signals whenever the search changes."""
+    """One way in to a live search for the matching SQL: a district (or the whole city), a room
+    count (or any) and the search's price range filed by its width, with a copy of everything
+    else matching tests. See subscriptions/slots.py; rewritten by signals whenever the search
+    changes."""
 
     search_filter = models.ForeignKey(SearchFilter, on_delete=models.CASCADE, related_name="+")
+    # Deleting a subscriber deletes their searches and so these slots: no constraint, and no
+    # index to keep, is needed for that.
+    subscriber = models.ForeignKey(
+        Subscriber,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
     city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="+", db_index=False)
     district = models.ForeignKey(
         District, on_delete=models.CASCADE, null=True, related_name="+", db_index=False
@@ -147,17 +170,23 @@ class SearchSlot(models.Model):
     room_bit = models.SmallIntegerField()
     price_class = models.SmallIntegerField()
     price_key = models.DecimalField(max_digits=14, decimal_places=2)
+    price_min = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    price_max = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     accepts_unknown_price = models.BooleanField()
+    furnishing = models.CharField(max_length=11, blank=True)
+    rent_term = models.CharField(max_length=5, blank=True)
 
     class Meta:
         indexes = [
             models.Index(
-                fields=["district", "deal", "room_bit", "price_class", "price_key"],
+                fields=["district", "deal", "room_bit", "price_class", "price_key", "city"]
+                + SLOT_COLUMNS_READ_FROM_THE_INDEX,
                 condition=models.Q(district__isnull=False),
                 name="slot_by_district_idx",
             ),
             models.Index(
-                fields=["city", "deal", "room_bit", "price_class", "price_key"],
+                fields=["city", "deal", "room_bit", "price_class", "price_key", "district"]
+                + SLOT_COLUMNS_READ_FROM_THE_INDEX,
                 condition=models.Q(district__isnull=True),
                 name="slot_by_city_idx",
             ),

@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from listings.models import City, District, Listing, Source
 from subscriptions.models import MAX_ROOM_BIT, RENT_TERM_PERIODS, SearchFilter, Subscriber
+from subscriptions.slots import rewrite_slots
 
 # The questions, in the order the chat asks them while building; a saved search being edited
 # uses the same names, plus STEP_NAME, and STEP_OPEN on its own screen ("" when nobody is
@@ -348,7 +349,11 @@ def set_all_paused(chat_id, paused):
     """Pause (or resume) every saved search of this chat; returns (how many changed, how many
     saved searches the chat has)."""
     saved = SearchFilter.objects.filter(subscriber__chat_id=chat_id, is_draft=False)
-    changed = saved.filter(is_paused=not paused).update(is_paused=paused)
+    with transaction.atomic():
+        changing = list(saved.filter(is_paused=not paused).values_list("pk", flat=True))
+        changed = SearchFilter.objects.filter(pk__in=changing).update(is_paused=paused)
+        # An update sends no signals: a paused search must lose its slots here.
+        rewrite_slots(changing)
     return changed, saved.count()
 
 

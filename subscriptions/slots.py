@@ -1,4 +1,4 @@
-"""Search slots: every saved search written out as the index rows matching probes.
+"""Search slots: every live search written out as the index rows matching probes.
 
 Matching a listing means finding the searches whose district, rooms and price range hold it.
 The district and room count are equalities, but "min ≤ price ≤ max" is a range over two
@@ -11,9 +11,11 @@ room count it names, and its price range is filed by its width:
 - an upper bound only is keyed by the max (p ≤ max), a lower bound only or none by the min
   (min ≤ p, with 0 for none).
 
-Slots only narrow the search: a slot may admit a search that does not match (a district's
-slots share a deal, not a furnishing), never miss one that does; the matching SQL applies every
-criterion exactly afterwards. They are rewritten whenever a search changes (signals.py).
+The district (or city), deal and room count of a slot are exact; its price class only narrows,
+so each slot also holds a copy of the search's price range, furnishing and rent term, and the
+matching SQL tests them on the candidates it found. It reads all that from the slot indexes
+alone: matching never reads the searches themselves. A paused search or a draft has no slots.
+They are rewritten whenever a search changes (signals.py, searches.set_all_paused).
 """
 
 from decimal import Decimal
@@ -63,7 +65,7 @@ def price_classes():
 
 def slot_fields(search, district_ids):
     """The fields of each slot of one search: what it names, filed for the index."""
-    if search.city_id is None:
+    if search.city_id is None or search.is_draft or search.is_paused:
         return []
 
     price_class_, price_key = price_class(search.price_min, search.price_max)
@@ -76,13 +78,18 @@ def slot_fields(search, district_ids):
     return [
         {
             "search_filter_id": search.pk,
+            "subscriber_id": search.subscriber_id,
             "city_id": search.city_id,
             "district_id": district_id,
             "deal": search.deal,
             "room_bit": room_bit,
             "price_class": price_class_,
             "price_key": price_key,
+            "price_min": search.price_min,
+            "price_max": search.price_max,
             "accepts_unknown_price": accepts_unknown,
+            "furnishing": search.furnishing,
+            "rent_term": search.rent_term,
         }
         for district_id in (district_ids or [None])
         for room_bit in room_bits
@@ -102,7 +109,8 @@ def rewrite_slots(search_ids, search_model=SearchFilter, slot_model=SearchSlot):
             districts.setdefault(search_id, []).append(district_id)
 
         searches = search_model.objects.filter(pk__in=chunk).only(
-            "city_id", "deal", "price_min", "price_max", "rooms_mask", "allow_unknown_price"
+            *["subscriber_id", "city_id", "deal", "price_min", "price_max", "rooms_mask"],
+            *["allow_unknown_price", "furnishing", "rent_term", "is_draft", "is_paused"],
         )
         slots = [
             slot_model(**fields)

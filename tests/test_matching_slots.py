@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from listings.models import District
+from subscriptions import searches as chat_searches
 from subscriptions.matching import match_new_listings
 from subscriptions.models import MAX_ROOM_BIT, Delivery, SearchFilter
 from subscriptions.slots import price_class
@@ -21,6 +22,8 @@ def delivered():
 
 def fits(search, listing, district_ids):
     """What a renter means by their search, written out plainly."""
+    if search.is_draft or search.is_paused:
+        return False
     if search.city_id != listing.city_id or search.deal != listing.deal:
         return False
     if district_ids and listing.district_id not in district_ids:
@@ -82,6 +85,8 @@ def test_it_delivers_exactly_what_a_plain_check_of_every_pair_finds(city, source
                 allow_unknown_price=rng.random() < 0.3,
                 furnishing=rng.choice(["", "", "furnished", "unfurnished"]),
                 rent_term=rng.choice(["", "", "long", "short"]),
+                is_paused=rng.random() < 0.1,
+                is_draft=rng.random() < 0.05,
             )
         )
     listings = []
@@ -132,16 +137,34 @@ def test_a_price_range_is_filed_by_its_width(price_min, price_max, expected):
 
 def test_a_search_changed_after_saving_matches_what_it_says_now(city, source):
     old_town, harbour = make.district(city, "Old Town"), make.district(city, "Harbour")
-    search = make.search(make.subscriber(), city, districts=[old_town], price_max=5_000)
+    search = make.search(
+        make.subscriber(), city, districts=[old_town], price_max=5_000, furnishing="unfurnished"
+    )
     search.price_max = Decimal(9_000)
-    search.save(update_fields=["price_max"])
+    search.furnishing = "furnished"
+    search.save(update_fields=["price_max", "furnishing"])
     search.districts.remove(old_town)
     harbour.search_filters.add(search)
-    listing = make.listing(source, price=8_000, district_row=harbour)
+    listing = make.listing(source, price=8_000, district_row=harbour, furnishing="furnished")
 
     match_new_listings([listing.pk])
 
     assert delivered() == {(search.pk, listing.pk)}
+
+
+def test_pausing_every_search_from_the_chat_stops_matching_until_resumed(city, source):
+    renter = make.subscriber()
+    searches = [make.search(renter, city), make.search(renter, city, rooms=[2])]
+    first = make.listing(source, price=8_000, rooms=2)
+    second = make.listing(source, price=8_000, rooms=2)
+
+    chat_searches.set_all_paused(renter.chat_id, paused=True)
+    match_new_listings([first.pk])
+    assert delivered() == set()
+
+    chat_searches.set_all_paused(renter.chat_id, paused=False)
+    match_new_listings([second.pk])
+    assert delivered() == {(min(s.pk for s in searches), second.pk)}
 
 
 def test_a_search_whose_only_district_is_deleted_watches_the_whole_city(city, source):

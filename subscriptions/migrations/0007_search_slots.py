@@ -3,13 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from subscriptions.slots import rewrite_slots
-
-
-def write_slots_of_every_search(apps, schema_editor):
-    SearchFilter = apps.get_model("subscriptions", "SearchFilter")
-    SearchSlot = apps.get_model("subscriptions", "SearchSlot")
-    rewrite_slots(SearchFilter.objects.values_list("pk", flat=True), SearchFilter, SearchSlot)
+# The slots of existing searches are written by 0012, which gave slots their present shape.
 
 
 class Migration(migrations.Migration):
@@ -37,5 +31,4 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(condition=models.Q(('district__isnull', False)), fields=['district', 'deal', 'room_bit', 'price_class', 'price_key'], name='slot_by_district_idx'), models.Index(condition=models.Q(('district__isnull', True)), fields=['city', 'deal', 'room_bit', 'price_class', 'price_key'], name='slot_by_city_idx')],
             },
         ),
-        migrations.RunPython(write_slots_of_every_search, migrations.RunPython.noop),
     ]
