@@ -54,9 +54,23 @@ def claim_next_delivery(now=None):
         if not claimed:
             continue
 
-        delivery = Delivery.objects.select_related(
-            "subscriber", "listing__district", "listing__source", "search_filter", "price_change"
-        ).get(pk=delivery_id)
+        delivery = (
+            Delivery.objects.select_related(
+                "subscriber",
+                "listing__district",
+                "listing__source",
+                "search_filter",
+                "price_change",
+            )
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None:
+            # Its subscriber or listing was deleted while matching wrote it: the outbox's
+            # references are not database constraints (models.Delivery).
+            mark_skipped(delivery_id, "its subscriber or listing was deleted")
+            continue
+
         reason = why_undeliverable(delivery.subscriber, now)
         if reason:
             mark_skipped(delivery.pk, reason)

@@ -180,6 +180,27 @@ def test_deliveries_for_an_expired_subscriber_are_skipped(bot_settings, fake_tel
     assert fake_telegram.calls_to("sendMessage") == []
 
 
+def test_a_delivery_whose_subscriber_was_deleted_as_it_was_written_is_skipped(
+    bot_settings, fake_telegram, source
+):
+    flat = make.listing(source, price=9_000)
+    gone = make.subscriber()
+    gone_id = gone.pk
+    gone.delete()
+    # What matching writes when staff delete the subscriber while its statement runs.
+    orphan = Delivery.objects.create(subscriber_id=gone_id, listing=flat)
+    renter = make.subscriber()
+    queue(renter, flat)
+
+    drain()
+
+    orphan.refresh_from_db()
+    assert orphan.state == Delivery.State.SKIPPED
+    assert "deleted" in orphan.last_error
+    assert len(sends_to(fake_telegram, renter.chat_id)) == 1
+    assert len(fake_telegram.calls_to("sendMessage")) == 1
+
+
 PHOTOS = ["https://img.example/1.jpg", "https://img.example/2.jpg", "https://img.example/3.jpg"]
 
 
