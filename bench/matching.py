@@ -229,7 +229,6 @@ def create_filters(count, city, subscriber_ids, district_ids, weights, rng):
     )
     through.objects.bulk_create(links, batch_size=10_000)
     # bulk_create sends no signals: do what they would have done.
-    SearchFilter.objects.filter(districts__isnull=False).update(names_districts=True)
     rewrite_slots(SearchFilter.objects.values_list("pk", flat=True))
 
 

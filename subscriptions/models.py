@@ -90,9 +90,6 @@ class SearchFilter(models.Model):
     name = models.CharField(max_length=100, blank=True)
     city = models.ForeignKey(City, on_delete=models.PROTECT, null=True, blank=True)
     districts = models.ManyToManyField(District, blank=True, related_name="search_filters")
-    # Kept in step with `districts` by a signal: matching reaches a search that names no
-    # district through its city, and must find those searches without reading the links.
-    names_districts = models.BooleanField(default=False, editable=False)
     deal = models.CharField(max_length=4, choices=Deal.choices, default=Deal.RENT)
     price_min = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     price_max = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -121,9 +118,6 @@ class SearchFilter(models.Model):
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [
-            models.Index(fields=["city", "deal", "names_districts"], name="searchfilter_match_idx")
-        ]
 
     def __str__(self):
         return self.name or f"Search {self.pk}"

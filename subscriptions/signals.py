@@ -1,5 +1,4 @@
-"""Keeps what matching reads beside a search — `names_districts` and the search's slots — in
-step with the search, whoever changes it."""
+"""Keeps the slots matching reads (slots.py) in step with each search, whoever changes it."""
 
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
@@ -16,23 +15,22 @@ def rewrite_slots_of_a_saved_search(sender, instance, raw=False, **kwargs):
 
 
 @receiver(m2m_changed, sender=SearchFilter.districts.through)
-def note_whether_districts_are_named(sender, instance, action, reverse, pk_set, **kwargs):
-    if action not in ("post_add", "post_remove", "post_clear"):
+def rewrite_slots_of_searches_whose_districts_changed(
+    sender, instance, action, reverse, pk_set, **kwargs
+):
+    if not reverse:
+        if action.startswith("post_"):
+            rewrite_slots([instance.pk])
         return
-    if reverse:
-        # Changed from the district's side: every search touched may have changed.
-        for search in SearchFilter.objects.filter(pk__in=pk_set or []):
-            refresh(search)
-        return
-    refresh(instance)
 
-
-def refresh(search):
-    named = search.districts.exists()
-    if named != search.names_districts:
-        SearchFilter.objects.filter(pk=search.pk).update(names_districts=named)
-        search.names_districts = named
-    rewrite_slots([search.pk])
+    # Changed from the district's side: `instance` is the district, and a clear names no
+    # searches, so they are read before it.
+    if action == "pre_clear":
+        instance._search_ids = list(instance.search_filters.values_list("pk", flat=True))
+    elif action == "post_clear":
+        rewrite_slots(instance._search_ids)
+    elif action.startswith("post_"):
+        rewrite_slots(pk_set)
 
 
 @receiver(pre_delete, sender=District)
@@ -42,6 +40,5 @@ def remember_searches_of_a_district(sender, instance, **kwargs):
 
 
 @receiver(post_delete, sender=District)
-def refresh_searches_of_a_district(sender, instance, **kwargs):
-    for search in SearchFilter.objects.filter(pk__in=getattr(instance, "_search_ids", [])):
-        refresh(search)
+def rewrite_slots_of_searches_of_a_district(sender, instance, **kwargs):
+    rewrite_slots(getattr(instance, "_search_ids", []))

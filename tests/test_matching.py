@@ -2,6 +2,7 @@
 
 import pytest
 
+from listings.models import District
 from subscriptions.matching import match_new_listings
 from subscriptions.models import Delivery
 from subscriptions.searches import recent_matches
@@ -143,24 +144,37 @@ def test_a_price_in_a_foreign_currency_counts_as_unknown(city, source):
     assert delivered(renter) == set()
 
 
-def test_whether_a_search_names_districts_follows_every_change(city):
+def test_matching_follows_every_change_to_the_districts_of_a_search(city, source):
     old_town, harbour = make.district(city, "Old Town"), make.district(city, "Harbour")
-    search = make.search(make.subscriber(), city)
+    riverside = District.objects.create(city=city, name="Riverside")
+    renter = make.subscriber()
+    search = make.search(renter, city)
 
-    def names():
-        search.refresh_from_db()
-        return search.names_districts
+    def districts_matched():
+        Delivery.objects.all().delete()
+        listings = [
+            make.listing(source, price=5_000, district_row=district)
+            for district in District.objects.filter(city=city)
+        ]
+        match_new_listings([listing.pk for listing in listings])
+        return {
+            district.name
+            for district in District.objects.filter(listings__deliveries__subscriber=renter)
+        }
 
-    assert not names()
+    assert districts_matched() == {"Old Town", "Harbour", "Riverside"}
     search.districts.add(old_town, harbour)
-    assert names()
+    assert districts_matched() == {"Old Town", "Harbour"}
     search.districts.remove(old_town)
-    assert names()
+    assert districts_matched() == {"Harbour"}
     harbour.search_filters.remove(search)  # from the district's side
-    assert not names()
+    assert districts_matched() == {"Old Town", "Harbour", "Riverside"}
+    search.districts.add(riverside)
+    riverside.search_filters.clear()
+    assert districts_matched() == {"Old Town", "Harbour", "Riverside"}
     search.districts.add(harbour)
     harbour.delete()  # a district staff delete takes its links with it
-    assert not names()
+    assert districts_matched() == {"Old Town", "Riverside"}
 
 
 def test_a_search_naming_no_district_matches_listings_in_any_district(city, source):

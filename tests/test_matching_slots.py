@@ -9,7 +9,7 @@ import pytest
 from listings.models import District
 from subscriptions import searches as chat_searches
 from subscriptions.matching import match_new_listings
-from subscriptions.models import MAX_ROOM_BIT, Delivery, SearchFilter
+from subscriptions.models import MAX_ROOM_BIT, Delivery
 from subscriptions.slots import price_class
 from tests import factories as make
 
@@ -175,5 +175,4 @@ def test_a_search_whose_only_district_is_deleted_watches_the_whole_city(city, so
 
     match_new_listings([listing.pk])
 
-    assert SearchFilter.objects.get(pk=search.pk).names_districts is False
     assert delivered() == {(search.pk, listing.pk)}
