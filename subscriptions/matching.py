@@ -17,7 +17,7 @@ from subscriptions.models import (
     Subscriber,
     Subscription,
 )
-from subscriptions.slots import UNKNOWN_ROOMS, price_classes
+from subscriptions.slots import UNKNOWN_PRICE_CLASS, UNKNOWN_ROOMS, price_classes
 
 BATCH_SIZE = 500
 # Who may hear from us at all: the subscribers who have not blocked the bot and have access.
@@ -57,8 +57,9 @@ def match_sql(filed_classes):
 
     A listing's candidates are the slots for its district (or for its whole city), deal and
     room count (or any) with a price key in the range its price allows for the slot's class
-    (slots.py); a listing with no comparable price reaches only slots that accept one. Testing
-    every search of the city against every listing would cost the pairs of all searches.
+    (slots.py); a listing with no comparable price probes the slots of the searches that take
+    one. Testing every search of the city against every listing would cost the pairs of all
+    searches.
     """
     listing, slot = Listing._meta.db_table, SearchSlot._meta.db_table
     areas = [
@@ -91,7 +92,8 @@ def match_sql(filed_classes):
                     f"sl.price_class = {price_class}{bounds}\n              AND {price_fits}",
                 )
             )
-        branches.append((f"{unpriced} AND {area}", "sl.accepts_unknown_price = %(true)s"))
+        if UNKNOWN_PRICE_CLASS in filed_classes:
+            branches.append((f"{unpriced} AND {area}", f"sl.price_class = {UNKNOWN_PRICE_CLASS}"))
     candidates = "\n          UNION ALL\n            ".join(
         f"""SELECT sl.subscriber_id, l.id, sl.search_filter_id
             FROM {listing} l CROSS JOIN {City._meta.db_table} c CROSS JOIN {slot} sl
@@ -133,11 +135,12 @@ def match_new_listings(listing_ids, now=None):
         "state": Delivery.State.PENDING,
         "active": Subscription.State.ACTIVE,
         "now": now,
-        "true": True,
     }
     # Only the classes searches are filed under get a branch. A search saved with a new class
     # after this read misses this batch, as does any search saved after the statement below.
     filed = set(SearchSlot.objects.values_list("price_class", flat=True).distinct())
+    if not filed:
+        return 0  # no live search at all
     return execute_in_batches(match_sql(filed), "listing_ids", list(listing_ids), params)
 
 

@@ -134,7 +134,6 @@ SLOT_COLUMNS_READ_FROM_THE_INDEX = [
     "search_filter",
     "price_min",
     "price_max",
-    "accepts_unknown_price",
     "furnishing",
     "rent_term",
 ]
@@ -166,7 +165,6 @@ class SearchSlot(models.Model):
     price_key = models.DecimalField(max_digits=14, decimal_places=2)
     price_min = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     price_max = models.DecimalField(max_digits=14, decimal_places=2, null=True)
-    accepts_unknown_price = models.BooleanField()
     furnishing = models.CharField(max_length=11, blank=True)
     rent_term = models.CharField(max_length=5, blank=True)
 

@@ -9,7 +9,9 @@ room count it names, and its price range is filed by its width:
 - a range whose max is at most 1.25^k times its min is in class k, keyed by its min: a price p
   can only be in it if min lies in [p / 1.25^k, p], a narrow index range;
 - an upper bound only is keyed by the max (p ≤ max), a lower bound only or none by the min
-  (min ≤ p, with 0 for none).
+  (min ≤ p, with 0 for none);
+- a search that takes listings without a comparable price has a second set of slots in a
+  class of their own, which such a listing probes exactly.
 
 The district (or city), deal and room count of a slot are exact; its price class only narrows,
 so each slot also holds a copy of the search's price range, furnishing and rent term, and the
@@ -30,6 +32,7 @@ PRICE_SPAN = Decimal("1.25")
 WIDEST_RANGED_CLASS = 12
 LOWER_BOUND_CLASS = 0
 UPPER_BOUND_CLASS = WIDEST_RANGED_CLASS + 1
+UNKNOWN_PRICE_CLASS = -1
 # A search that takes any number of rooms has a slot for each, and one for listings that do
 # not say: a listing then probes one room count, its own.
 UNKNOWN_ROOMS = -1
@@ -68,13 +71,12 @@ def slot_fields(search, district_ids):
     if search.city_id is None or search.is_draft or search.is_paused:
         return []
 
-    price_class_, price_key = price_class(search.price_min, search.price_max)
+    filed = [price_class(search.price_min, search.price_max)]
+    if search.allow_unknown_price or (search.price_min is None and search.price_max is None):
+        filed.append((UNKNOWN_PRICE_CLASS, Decimal(0)))
     room_bits = [bit for bit in range(MAX_ROOM_BIT + 1) if search.rooms_mask & (1 << bit)]
     if not room_bits:
         room_bits = [*range(MAX_ROOM_BIT + 1), UNKNOWN_ROOMS]
-    accepts_unknown = search.allow_unknown_price or (
-        search.price_min is None and search.price_max is None
-    )
     return [
         {
             "search_filter_id": search.pk,
@@ -87,12 +89,12 @@ def slot_fields(search, district_ids):
             "price_key": price_key,
             "price_min": search.price_min,
             "price_max": search.price_max,
-            "accepts_unknown_price": accepts_unknown,
             "furnishing": search.furnishing,
             "rent_term": search.rent_term,
         }
         for district_id in (district_ids or [None])
         for room_bit in room_bits
+        for price_class_, price_key in filed
     ]
 
 

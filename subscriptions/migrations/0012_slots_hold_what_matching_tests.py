@@ -30,6 +30,10 @@ class Migration(migrations.Migration):
             model_name='searchslot',
             name='slot_by_city_idx',
         ),
+        migrations.RemoveField(
+            model_name='searchslot',
+            name='accepts_unknown_price',
+        ),
         migrations.AddField(
             model_name='searchslot',
             name='furnishing',
@@ -58,11 +62,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='searchslot',
-            index=models.Index(condition=models.Q(('district__isnull', False)), fields=['district', 'deal', 'room_bit', 'price_class', 'price_key', 'city', 'subscriber', 'search_filter', 'price_min', 'price_max', 'accepts_unknown_price', 'furnishing', 'rent_term'], name='slot_by_district_idx'),
+            index=models.Index(condition=models.Q(('district__isnull', False)), fields=['district', 'deal', 'room_bit', 'price_class', 'price_key', 'city', 'subscriber', 'search_filter', 'price_min', 'price_max', 'furnishing', 'rent_term'], name='slot_by_district_idx'),
         ),
         migrations.AddIndex(
             model_name='searchslot',
-            index=models.Index(condition=models.Q(('district__isnull', True)), fields=['city', 'deal', 'room_bit', 'price_class', 'price_key', 'district', 'subscriber', 'search_filter', 'price_min', 'price_max', 'accepts_unknown_price', 'furnishing', 'rent_term'], name='slot_by_city_idx'),
+            index=models.Index(condition=models.Q(('district__isnull', True)), fields=['city', 'deal', 'room_bit', 'price_class', 'price_key', 'district', 'subscriber', 'search_filter', 'price_min', 'price_max', 'furnishing', 'rent_term'], name='slot_by_city_idx'),
         ),
         migrations.RunPython(write_slots_of_every_search, migrations.RunPython.noop),
     ]
