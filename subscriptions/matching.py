@@ -51,6 +51,56 @@ FURNISHING_AND_TERM_FIT = f"""(sl.furnishing = '' OR l.furnishing IN ('', 'partl
               AND (sl.rent_term = '' OR l.deal = 'sale' OR {RENT_TERM_FITS})"""
 
 
+# The slots a listing may be in: its district's, or its whole city's.
+AREAS = [
+    "sl.district_id = l.district_id AND sl.deal = l.deal AND sl.city_id = l.city_id",
+    "sl.district_id IS NULL AND sl.city_id = l.city_id AND sl.deal = l.deal",
+]
+PRICED = f"l.currency = c.currency AND {COMPARABLE_PRICE} IS NOT NULL"
+UNPRICED = f"(l.currency <> c.currency OR {COMPARABLE_PRICE} IS NULL)"
+PRICE_FITS = f"""(sl.price_min IS NULL OR {COMPARABLE_PRICE} >= sl.price_min)
+              AND (sl.price_max IS NULL OR {COMPARABLE_PRICE} <= sl.price_max)"""
+
+
+def price_probes(filed_classes):
+    """(which listings, which of their slots) for each class searches are filed under: the
+    class and its bounds written in, so that both databases probe the slot indexes on every
+    column of them."""
+    for price_class, low, high in price_classes():
+        if price_class not in filed_classes:
+            continue
+        bounds = "".join(
+            [
+                f" AND sl.price_key >= {COMPARABLE_PRICE} * {low}" if low else "",
+                f" AND sl.price_key <= {COMPARABLE_PRICE} * {high}" if high else "",
+            ]
+        )
+        yield PRICED, f"sl.price_class = {price_class}{bounds}\n              AND {PRICE_FITS}"
+    if UNKNOWN_PRICE_CLASS in filed_classes:
+        yield UNPRICED, f"sl.price_class = {UNKNOWN_PRICE_CLASS}"
+
+
+def candidate_branches(filed_classes):
+    """One SELECT per area and price probe, each yielding (subscriber, listing, search) for
+    the slots that fit a listing exactly.
+
+    Each branch reads the batch from the listing table itself, where the planner knows how
+    few rows it holds; CROSS JOIN, with the conditions in WHERE, keeps SQLite's planner from
+    starting at the slots.
+    """
+    listing, slot = Listing._meta.db_table, SearchSlot._meta.db_table
+    return [
+        f"""SELECT sl.subscriber_id, l.id, sl.search_filter_id
+            FROM {listing} l CROSS JOIN {City._meta.db_table} c CROSS JOIN {slot} sl
+            WHERE l.id IN ({{listing_ids}}) AND c.id = l.city_id
+              AND {listings} AND {area} AND sl.room_bit = {LISTING_ROOM_SLOT}
+              AND {slots}
+              AND {FURNISHING_AND_TERM_FIT}"""
+        for area in AREAS
+        for listings, slots in price_probes(filed_classes)
+    ]
+
+
 def match_sql(filed_classes):
     """The statement: each listing's candidates found through the search slots, tested exactly,
     then kept for the reachable subscribers only, one delivery per person.
@@ -61,48 +111,7 @@ def match_sql(filed_classes):
     one. Testing every search of the city against every listing would cost the pairs of all
     searches.
     """
-    listing, slot = Listing._meta.db_table, SearchSlot._meta.db_table
-    areas = [
-        "sl.district_id = l.district_id AND sl.deal = l.deal AND sl.city_id = l.city_id",
-        "sl.district_id IS NULL AND sl.city_id = l.city_id AND sl.deal = l.deal",
-    ]
-    priced = f"l.currency = c.currency AND {COMPARABLE_PRICE} IS NOT NULL"
-    unpriced = f"(l.currency <> c.currency OR {COMPARABLE_PRICE} IS NULL)"
-    price_fits = f"""(sl.price_min IS NULL OR {COMPARABLE_PRICE} >= sl.price_min)
-              AND (sl.price_max IS NULL OR {COMPARABLE_PRICE} <= sl.price_max)"""
-    # One branch per area and price class that searches are filed under, its class and
-    # bounds written in, so that both databases probe the slots' index on every column of it.
-    # Each branch reads the batch from the listing table itself, where the planner knows how
-    # few rows it holds; CROSS JOIN, with the conditions in WHERE, keeps SQLite's planner from
-    # starting at the slots.
-    branches = []
-    for area in areas:
-        for price_class, low, high in price_classes():
-            if price_class not in filed_classes:
-                continue
-            bounds = "".join(
-                [
-                    f" AND sl.price_key >= {COMPARABLE_PRICE} * {low}" if low else "",
-                    f" AND sl.price_key <= {COMPARABLE_PRICE} * {high}" if high else "",
-                ]
-            )
-            branches.append(
-                (
-                    f"{priced} AND {area}",
-                    f"sl.price_class = {price_class}{bounds}\n              AND {price_fits}",
-                )
-            )
-        if UNKNOWN_PRICE_CLASS in filed_classes:
-            branches.append((f"{unpriced} AND {area}", f"sl.price_class = {UNKNOWN_PRICE_CLASS}"))
-    candidates = "\n          UNION ALL\n            ".join(
-        f"""SELECT sl.subscriber_id, l.id, sl.search_filter_id
-            FROM {listing} l CROSS JOIN {City._meta.db_table} c CROSS JOIN {slot} sl
-            WHERE l.id IN ({{listing_ids}}) AND c.id = l.city_id
-              AND {listing_and_area} AND sl.room_bit = {LISTING_ROOM_SLOT}
-              AND {price_test}
-              AND {FURNISHING_AND_TERM_FIT}"""
-        for listing_and_area, price_test in branches
-    )
+    candidates = "\n          UNION ALL\n            ".join(candidate_branches(filed_classes))
     # The reachable subscribers are a set, made once per statement: tested candidate by
     # candidate, they cost more than finding the candidates. Grouped in the order of the
     # outbox's unique index, the rows go in as a sorted run.
