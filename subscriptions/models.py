@@ -1,5 +1,6 @@
 """Who gets alerts (subscribers and their subscriptions), what they want, and the outbox."""
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -9,6 +10,7 @@ from listings.models import City, Deal, District, Furnishing, Listing, PriceChan
 # A filter's rooms are a bit mask: bit 0 is a studio, bits 1-3 are 1-3 rooms, bit 4 is "4+".
 ROOM_CHOICES = [(0, "Studio"), (1, "1"), (2, "2"), (3, "3"), (4, "4+")]
 MAX_ROOM_BIT = 4
+EVERY_ROOM_BIT = (1 << (MAX_ROOM_BIT + 1)) - 1
 # What a search may ask for; "" is "either". A partly furnished flat, or one whose listing
 # does not say, fits both wishes: most sites never say, and a renter would rather see it.
 FURNISHING_WISHES = [
@@ -94,7 +96,9 @@ class SearchFilter(models.Model):
     price_min = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     price_max = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     rooms_mask = models.PositiveSmallIntegerField(
-        default=0, help_text="Bit n set: n rooms wanted (0 = studio, 4 = four or more); 0 = any"
+        default=0,
+        validators=[MaxValueValidator(EVERY_ROOM_BIT)],
+        help_text="Bit n set: n rooms wanted (0 = studio, 4 = four or more); 0 = any",
     )
     allow_unknown_price = models.BooleanField(default=False)
     furnishing = models.CharField(max_length=11, choices=FURNISHING_WISHES, blank=True)

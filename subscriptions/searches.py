@@ -127,14 +127,17 @@ def own_search(chat_id, search_id, saved=False, either=False):
     raise AlreadySaved(search_id) if saved is False else Gone(search_id)
 
 
-def go_to(search, step):
-    """Record which question the chat asks next, and that it is this search's question now.
+def go_to(search, step, *changed):
+    """Save the `changed` fields of the search and which question the chat asks next, and
+    make it this search's question now.
 
-    Only one search of a chat answers typed text: the one touched last. A draft always keeps
-    its step, so touching a draft takes the question away from every saved search.
+    Only the fields named are written, so a tap never undoes what staff or another handler
+    changed in the meantime. Only one search of a chat answers typed text: the one touched
+    last. A draft always keeps its step, so touching a draft takes the question away from
+    every saved search.
     """
     search.draft_step = step
-    search.save()
+    search.save(update_fields=["draft_step", *changed])
     others = SearchFilter.objects.filter(subscriber_id=search.subscriber_id, is_draft=False)
     others.exclude(pk=search.pk).exclude(draft_step="").update(draft_step="")
 
@@ -205,6 +208,7 @@ def choose_city(chat_id, search_id, city_id, saved=False):
         go_to(
             search,
             STEP_DEAL if search.is_draft else (STEP_DISTRICTS if has_districts else STEP_OPEN),
+            *["city", "price_min", "price_max"],
         )
     return view(search)
 
@@ -217,13 +221,13 @@ def choose_deal(chat_id, search_id, deal, saved=False):
         if changed:
             # A monthly rent and a purchase price differ by two orders of magnitude.
             search.deal, search.price_min, search.price_max = deal, None, None
-        go_to(search, STEP_PRICE if changed else STEP_OPEN)
+        go_to(search, STEP_PRICE if changed else STEP_OPEN, "deal", "price_min", "price_max")
         return view(search)
 
     search.deal = deal
     # A city nobody has divided into districts has nothing to pick: go on to the price.
     has_districts = search.city.districts.exists()
-    go_to(search, STEP_DISTRICTS if has_districts else STEP_PRICE)
+    go_to(search, STEP_DISTRICTS if has_districts else STEP_PRICE, "deal")
     return view(search)
 
 
@@ -249,7 +253,7 @@ def finish_districts(chat_id, search_id, any_district=False, saved=False):
 def set_price(chat_id, search_id, price_min, price_max, saved=False):
     search = own_search(chat_id, search_id, saved)
     search.price_min, search.price_max = price_min, price_max
-    go_to(search, next_step(search, STEP_ROOMS))
+    go_to(search, next_step(search, STEP_ROOMS), "price_min", "price_max")
     return view(search)
 
 
@@ -257,7 +261,7 @@ def toggle_room(chat_id, search_id, room_bit, saved=False):
     search = own_search(chat_id, search_id, saved)
     if 0 <= room_bit <= MAX_ROOM_BIT:
         search.rooms_mask ^= 1 << room_bit
-    go_to(search, search.draft_step if search.is_draft else STEP_ROOMS)
+    go_to(search, search.draft_step if search.is_draft else STEP_ROOMS, "rooms_mask")
     return view(search)
 
 
@@ -281,14 +285,14 @@ def set_choice(chat_id, search_id, field, value, allowed, saved):
         raise ValueError(value)
     search = own_search(chat_id, search_id, saved)
     setattr(search, field, value)
-    go_to(search, search.draft_step)
+    go_to(search, search.draft_step, field)
     return view(search)
 
 
 def toggle_unknown_price(chat_id, search_id, saved=False):
     search = own_search(chat_id, search_id, saved)
     search.allow_unknown_price = not search.allow_unknown_price
-    go_to(search, search.draft_step)
+    go_to(search, search.draft_step, "allow_unknown_price")
     return view(search)
 
 
@@ -297,7 +301,7 @@ def save(chat_id, search_id, name):
     search = own_search(chat_id, search_id)
     search.name = name[:MAX_NAME_LENGTH]
     search.is_draft = False
-    go_to(search, "")
+    go_to(search, "", "name", "is_draft")
     return view(search)
 
 
@@ -318,7 +322,7 @@ def edit(chat_id, search_id, step=STEP_OPEN):
 def rename(chat_id, search_id, name):
     search = own_search(chat_id, search_id, saved=True)
     search.name = name[:MAX_NAME_LENGTH]
-    go_to(search, STEP_OPEN)
+    go_to(search, STEP_OPEN, "name")
     return view(search)
 
 

@@ -74,8 +74,10 @@ def slot_fields(search, district_ids):
     filed = [price_class(search.price_min, search.price_max)]
     if search.allow_unknown_price or (search.price_min is None and search.price_max is None):
         filed.append((UNKNOWN_PRICE_CLASS, Decimal(0)))
-    room_bits = [bit for bit in range(MAX_ROOM_BIT + 1) if search.rooms_mask & (1 << bit)]
-    if not room_bits:
+    if search.rooms_mask:
+        # A mask of bits above the largest room count (only code can save one) names none.
+        room_bits = [bit for bit in range(MAX_ROOM_BIT + 1) if search.rooms_mask & (1 << bit)]
+    else:
         room_bits = [*range(MAX_ROOM_BIT + 1), UNKNOWN_ROOMS]
     return [
         {
