@@ -24,8 +24,11 @@ logger = logging.getLogger(__name__)
 # Calls that post a message in a chat; edits, answers and getUpdates are not limited here.
 LIMITED_PREFIXES = ("send", "copy", "forward")
 GROUP_WINDOW_SECONDS = 60.0
-# Tries again of a reply in the chat that Telegram refused for a passing reason.
+# Tries again of a reply in the chat that failed for a passing reason, and that Telegram's
+# flood control refused: it only ever asks to wait, but a bound keeps a broken server from
+# holding a handler for ever.
 INTERACTIVE_RETRIES = 2
+FLOOD_RETRIES = 10
 
 
 class SharedRateLimiter(BaseRateLimiter):
@@ -52,25 +55,35 @@ class SharedRateLimiter(BaseRateLimiter):
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
         """Wait for a slot, then make the call.
 
-        Flood control pauses every sender. A reply the bot gives in the chat (no
-        `rate_limit_args`) is retried here after the wait, so the renter still gets it; the
-        outbox passes `{"retry": False}` because it retries on its own terms.
+        Flood control pauses every sender. A call the bot makes for itself (a reply in the
+        chat, getMe at start-up; no `rate_limit_args`) is tried again here: after flood
+        control, as often as Telegram asks within FLOOD_RETRIES; after a network error or a
+        5xx, INTERACTIVE_RETRIES times. The outbox passes `{"retry": False}` because it retries
+        on its own terms.
         """
-        retries = INTERACTIVE_RETRIES if (rate_limit_args or {}).get("retry", True) else 0
-        for attempt in range(retries + 1):
+        retry = (rate_limit_args or {}).get("retry", True)
+        floods_left = FLOOD_RETRIES if retry else 0
+        failures_left = INTERACTIVE_RETRIES if retry else 0
+        flooded = False
+        while True:
             if endpoint.startswith(LIMITED_PREFIXES):
                 await asyncio.sleep(self.reserve(data.get("chat_id")))
+            elif flooded:
+                # Not a message, so not spaced out; but refused by flood control, it waits too.
+                await asyncio.sleep(self.seconds_paused())
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
                 self.pause(error.retry_after)
-                if attempt == retries:
+                if not floods_left:
                     raise
+                floods_left, flooded = floods_left - 1, True
             except (TimedOut, NetworkError) as error:
                 # A 5xx or a dropped connection; Telegram may not have the request at all.
-                if attempt == retries or isinstance(error, BadRequest):
+                if not failures_left or isinstance(error, BadRequest):
                     raise
-                await asyncio.sleep(2**attempt)
+                await asyncio.sleep(2 ** (INTERACTIVE_RETRIES - failures_left))
+                failures_left -= 1
 
     def reserve(self, chat_id):
         """Take the next free slot for a message to `chat_id`; returns seconds to wait for it."""
@@ -110,6 +123,10 @@ class SharedRateLimiter(BaseRateLimiter):
             self._taken_slots = {s for s in self._taken_slots if s >= oldest_useful}
         if len(self._next_in_chat) > 10_000:
             self._next_in_chat = {c: t for c, t in self._next_in_chat.items() if t > now}
+
+    def seconds_paused(self):
+        with self._lock:
+            return max(self._paused_until - time.monotonic(), 0.0)
 
     def pause(self, retry_after):
         """Telegram's flood control: no message of this token leaves before it has passed."""

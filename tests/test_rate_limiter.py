@@ -1,11 +1,14 @@
 """One rate limiter per token, shared by every Bot of the process across threads and loops."""
 
+import asyncio
+import itertools
 import threading
 import time
 
 import pytest
 
 from subscriptions.models import Delivery
+from telegram_bot.client import make_bot
 from telegram_bot.ratelimit import SharedRateLimiter
 from tests import factories as make
 from tests.test_delivery import drain, queue
@@ -94,6 +97,29 @@ def test_a_listing_refused_twice_by_flood_control_waits_each_time_and_arrives_on
     assert len(fake_telegram.messages(renter.chat_id)) == 1
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SENT
+
+
+def test_a_bot_starting_during_flood_control_waits_as_asked_and_starts(
+    telegram_settings, fake_telegram
+):
+    fake_telegram.fail_next(
+        "getMe",
+        error_code=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        times=3,
+    )
+
+    async def start():
+        async with make_bot() as bot:
+            return bot.username
+
+    username = asyncio.run(start())
+
+    attempts = [call.at for call in fake_telegram.calls_to("getMe")]
+    assert len(attempts) == 4
+    assert min(later - earlier for earlier, later in itertools.pairwise(attempts)) >= 1
+    assert username
 
 
 def test_a_chat_with_many_queued_messages_does_not_hold_back_the_others():
