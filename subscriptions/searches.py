@@ -205,11 +205,8 @@ def choose_city(chat_id, search_id, city_id, saved=False):
         search.city = city
         search.districts.clear()
         has_districts = city.districts.exists()
-        go_to(
-            search,
-            STEP_DEAL if search.is_draft else (STEP_DISTRICTS if has_districts else STEP_OPEN),
-            *["city", "price_min", "price_max"],
-        )
+        step = STEP_DEAL if search.is_draft else (STEP_DISTRICTS if has_districts else STEP_OPEN)
+        go_to(search, step, "city", "price_min", "price_max")
     return view(search)
 
 
